@@ -1,0 +1,27 @@
+"""GET /api/health: 200 when the database answers, 503 when it does not.
+
+Says nothing else: no versions, no hostnames, no timings an attacker could use.
+"""
+
+from typing import Literal
+
+from lib.db import database_reachable
+from lib.http import PUBLIC, ApiError, Call, Operation, Schema, function_app
+
+
+class Health(Schema):
+    status: Literal["ok"]
+
+
+def health(call: Call[None, None]) -> Health:
+    if not database_reachable():
+        raise ApiError("database_unavailable", 503, headers={"Retry-After": "5"})
+    return Health(status="ok")
+
+
+app = function_app(
+    "/api/health",
+    Operation(
+        "GET", health, access=PUBLIC, response=Health, summary="Liveness and database reachability", errors=(503,)
+    ),
+)

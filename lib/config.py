@@ -1,0 +1,225 @@
+"""Typed configuration, read once from the environment.
+
+Every setting Zentro reads lives here, documented in `.env.example`. `settings()` parses the
+environment the first time it is called and caches the result; a function module calls it while
+building its app, so a deployment with a missing or placeholder secret fails at cold start
+instead of serving requests half-configured.
+
+The environment is decided, never guessed from the request:
+
+- `ZENTRO_ENV` names it explicitly (`production`, `preview`, `development`, `test`);
+- otherwise Vercel's own `VERCEL_ENV` is used, so a deployment is never "development" by accident;
+- a Vercel production or preview deployment cannot be downgraded by `ZENTRO_ENV`.
+
+Production and preview are *deployed* environments: secrets are mandatory, the database
+connection must use TLS, cookies are `Secure`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+Environment = Literal["production", "preview", "development", "test"]
+_ENVIRONMENTS: tuple[Environment, ...] = ("production", "preview", "development", "test")
+_VERCEL_DEPLOYMENTS: dict[str, Environment] = {"production": "production", "preview": "preview"}
+
+# Substrings that mark a value copied from documentation rather than generated for real.
+_PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace", "placeholder", "example", "xxxx", "<", ">")
+_MIN_SECRET_LENGTH = 32
+_MIN_AUDIT_RETENTION_DAYS = 90
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration Zentro can run with."""
+
+
+class Secret:
+    """A configuration value that must never be printed: repr and str hide it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: Environment
+    on_vercel: bool
+    database_url: Secret
+    database_connect_timeout: float = 5.0
+    database_statement_timeout_ms: int = 10_000
+    cron_secret: Secret | None = None
+    sentry_dsn: Secret | None = None
+    sentry_traces_sample_rate: float = 0.0
+    release: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_048_576
+    audit_retention_days: int = _MIN_AUDIT_RETENTION_DAYS
+    log_level: str = "INFO"
+
+    @property
+    def deployed(self) -> bool:
+        """Production and preview deployments: everything strict, nothing optional."""
+        return self.environment in ("production", "preview")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        environment = _environment(env)
+        deployed = environment in ("production", "preview")
+
+        database_url = env.get("DATABASE_URL", "").strip()
+        if not database_url:
+            raise ConfigError("DATABASE_URL is required")
+        database_url = normalise_database_url(database_url)
+        if deployed:
+            _require_real_secret("DATABASE_URL", database_url, min_length=1)
+            _require_tls(database_url)
+
+        cron_secret = _optional(env, "CRON_SECRET")
+        if deployed and cron_secret is None:
+            raise ConfigError("CRON_SECRET is required in production and preview")
+        if cron_secret is not None:
+            _require_real_secret("CRON_SECRET", cron_secret, min_length=_MIN_SECRET_LENGTH)
+
+        sentry_dsn = _optional(env, "SENTRY_DSN")
+        if sentry_dsn is not None and not sentry_dsn.startswith(("https://", "http://")):
+            raise ConfigError("SENTRY_DSN must be an http(s) URL")
+
+        retention = _int(env, "AUDIT_RETENTION_DAYS", _MIN_AUDIT_RETENTION_DAYS)
+        if retention < _MIN_AUDIT_RETENTION_DAYS:
+            raise ConfigError(f"AUDIT_RETENTION_DAYS must be at least {_MIN_AUDIT_RETENTION_DAYS}")
+
+        max_body = _int(env, "MAX_BODY_BYTES", 1_048_576)
+        if not 1024 <= max_body <= 64 * 1_048_576:
+            raise ConfigError("MAX_BODY_BYTES must be between 1 KiB and 64 MiB")
+
+        traces = _float(env, "SENTRY_TRACES_SAMPLE_RATE", 0.0)
+        if not 0.0 <= traces <= 1.0:
+            raise ConfigError("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+
+        return cls(
+            environment=environment,
+            on_vercel=env.get("VERCEL") == "1",
+            database_url=Secret(database_url),
+            database_connect_timeout=_float(env, "DATABASE_CONNECT_TIMEOUT", 5.0),
+            database_statement_timeout_ms=_int(env, "DATABASE_STATEMENT_TIMEOUT_MS", 10_000),
+            cron_secret=Secret(cron_secret) if cron_secret else None,
+            sentry_dsn=Secret(sentry_dsn) if sentry_dsn else None,
+            sentry_traces_sample_rate=traces,
+            release=env.get("VERCEL_GIT_COMMIT_SHA") or env.get("ZENTRO_RELEASE") or None,
+            allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
+            max_body_bytes=max_body,
+            audit_retention_days=retention,
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )
+
+
+@functools.cache
+def settings() -> Settings:
+    """The process's settings, parsed from `os.environ` on first use."""
+    return Settings.from_env(os.environ)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms Neon and Postgres tools print; SQLAlchemy needs the psycopg driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith("postgresql+psycopg://"):
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    return url
+
+
+def redact_database_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _environment(env: Mapping[str, str]) -> Environment:
+    explicit = env.get("ZENTRO_ENV", "").strip().lower()
+    if explicit and explicit not in _ENVIRONMENTS:
+        raise ConfigError(f"ZENTRO_ENV must be one of {', '.join(_ENVIRONMENTS)}")
+    vercel_env = _VERCEL_DEPLOYMENTS.get(env.get("VERCEL_ENV", ""))
+    if vercel_env is not None:
+        if explicit and explicit != vercel_env:
+            raise ConfigError(f"ZENTRO_ENV={explicit} cannot override a Vercel {vercel_env} deployment")
+        return vercel_env
+    return explicit if explicit else "development"
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _require_real_secret(name: str, value: str, *, min_length: int) -> None:
+    lowered = value.lower()
+    if any(marker in lowered for marker in _PLACEHOLDER_MARKERS):
+        raise ConfigError(f"{name} still holds a placeholder value")
+    if len(value) < min_length:
+        raise ConfigError(f"{name} must be at least {min_length} characters")
+
+
+def _require_tls(database_url: str) -> None:
+    query = parse_qs(urlsplit(database_url).query)
+    if query.get("sslmode", [""])[0] not in ("require", "verify-ca", "verify-full"):
+        raise ConfigError("DATABASE_URL must use sslmode=require (or verify-full) outside development")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = []
+    for item in raw.split(","):
+        origin = item.strip().rstrip("/")
+        if not origin:
+            continue
+        if origin == "*":
+            raise ConfigError("ALLOWED_ORIGINS cannot be '*'")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query:
+            raise ConfigError(f"ALLOWED_ORIGINS entry {origin!r} must look like https://app.example.com")
+        origins.append(origin.lower())
+    return tuple(origins)

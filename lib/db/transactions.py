@@ -1,0 +1,65 @@
+"""Transactions, scoped to a tenant or explicitly not.
+
+`tenant_transaction(ctx)` is how tenant data is touched: it opens one transaction and sets
+`app.org_id` for it (transaction-local, so it cannot leak to the next user of a pooled
+connection). Postgres row-level security reads that setting: rows of other organizations are
+invisible and cannot be written, whatever SQL runs inside. Queries still filter by
+`org_id = :org` themselves (it is what makes the indexes work); RLS is the second lock.
+
+`unscoped_transaction()` sets no organization, so every tenant table reads empty and rejects
+writes. It is for work that is about no tenant: health checks, cron bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from lib.config import settings as load_settings
+from lib.db.engine import get_engine
+from lib.tenancy import TenantContext
+
+_SET_TENANT = text("SELECT set_config('app.org_id', :org, true), set_config('statement_timeout', :timeout, true)")
+_SET_TIMEOUT = text("SELECT set_config('statement_timeout', :timeout, true)")
+
+
+@dataclass(frozen=True, slots=True)
+class TenantTx:
+    """An open transaction acting for one organization."""
+
+    conn: Connection
+    ctx: TenantContext
+
+
+@contextmanager
+def tenant_transaction(ctx: TenantContext) -> Iterator[TenantTx]:
+    if not isinstance(ctx, TenantContext):
+        raise TypeError("tenant_transaction needs a TenantContext")
+    with get_engine().begin() as conn:
+        conn.execute(_SET_TENANT, {"org": str(ctx.org_id), "timeout": _timeout()})
+        yield TenantTx(conn=conn, ctx=ctx)
+
+
+@contextmanager
+def unscoped_transaction() -> Iterator[Connection]:
+    with get_engine().begin() as conn:
+        conn.execute(_SET_TIMEOUT, {"timeout": _timeout()})
+        yield conn
+
+
+def database_reachable() -> bool:
+    """Whether a trivial query succeeds. Never raises."""
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except (DBAPIError, OSError):
+        return False
+
+
+def _timeout() -> str:
+    return str(load_settings().database_statement_timeout_ms)

@@ -1,0 +1,19 @@
+"""The HTTP layer every function file uses: the app factory and what operations declare."""
+
+from lib.http.errors import ApiError, not_found
+from lib.http.factory import function_app
+from lib.http.operation import CRON, PUBLIC, Access, Call, Operation, Reply
+from lib.http.schemas import Schema
+
+__all__ = [
+    "CRON",
+    "PUBLIC",
+    "Access",
+    "ApiError",
+    "Call",
+    "Operation",
+    "Reply",
+    "Schema",
+    "function_app",
+    "not_found",
+]

@@ -1,0 +1,168 @@
+"""The one factory every api/ function file builds its app with.
+
+    app = function_app("/api/health", Operation("GET", health, access=PUBLIC, response=Health))
+
+Every function gets the same stack by construction, outermost first:
+
+1. RequestContextMiddleware  request id, client IP, user agent; `X-Request-Id` on the response
+2. SecurityHeadersMiddleware HSTS, CSP, nosniff, frame and referrer policy, `no-store`
+3. ErrorBoundaryMiddleware   every exception becomes the JSON error shape; bugs are reported
+4. CORSMiddleware            only when ALLOWED_ORIGINS lists origins
+5. OriginCheckMiddleware     writes from foreign origins are refused (CSRF)
+6. BodyLimitMiddleware       bodies over the limit are refused with 413
+7. the route: access check, body/query validation, handler in a worker thread, response
+
+The route path is the public path Vercel serves the file at (the app sees the browser's path);
+a test checks it against the file's location. `{id}` segments come from the path itself, never
+from the query string Vercel also passes them in.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lib.config import Settings
+from lib.config import settings as load_settings
+from lib.http.body_limit import BodyLimitMiddleware
+from lib.http.cron_auth import require_cron_secret
+from lib.http.error_boundary import ErrorBoundaryMiddleware
+from lib.http.errors import ApiError, ErrorDetail, not_found
+from lib.http.operation import Call, Operation, Reply, path_params_of
+from lib.http.origin_check import OriginCheckMiddleware
+from lib.http.request_context import RequestContextMiddleware, request_language, request_meta
+from lib.http.schemas import decode_json, decode_query, encode_json
+from lib.http.security_headers import SecurityHeadersMiddleware
+from lib.logs import configure_logging
+from lib.monitoring import init_monitoring
+
+_JSON = "application/json"
+
+
+def function_app(
+    path: str,
+    *operations: Operation,
+    max_body_bytes: int | None = None,
+    settings: Settings | None = None,
+) -> Starlette:
+    """Build a function's Starlette app: `path` served with one Operation per method."""
+    if not path.startswith("/api/"):
+        raise ValueError("function paths live under /api/")
+    if not operations:
+        raise ValueError("a function needs at least one operation")
+    by_method: dict[str, Operation] = {}
+    for op in operations:
+        if op.method in by_method:
+            raise ValueError(f"{op.method} {path} is declared twice")
+        by_method[op.method] = op
+
+    config = settings or load_settings()
+    configure_logging(config.log_level)
+    init_monitoring(config)
+    path_params = frozenset(path_params_of(path))
+
+    async def endpoint(request: Request) -> Response:
+        op = by_method["GET" if request.method == "HEAD" else request.method]
+        return await _dispatch(op, request, config, path_params)
+
+    middleware = [
+        Middleware(RequestContextMiddleware, behind_vercel=config.on_vercel),
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(ErrorBoundaryMiddleware),
+        *_cors(config.allowed_origins, by_method),
+        Middleware(OriginCheckMiddleware, allowed_origins=config.allowed_origins),
+        Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes or config.max_body_bytes),
+    ]
+    app = Starlette(
+        routes=[Route(path, endpoint, methods=list(by_method))],
+        middleware=middleware,
+        exception_handlers={HTTPException: _http_exception},
+    )
+    app.state.zentro_path = path
+    app.state.zentro_operations = tuple(operations)
+    return app
+
+
+def _cors(origins: tuple[str, ...], by_method: dict[str, Operation]) -> list[Middleware]:
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_credentials=True,
+            allow_methods=list(by_method),
+            allow_headers=["content-type", "if-match", "accept-language"],
+            expose_headers=["x-request-id", "etag", "retry-after"],
+            max_age=600,
+        )
+    ]
+
+
+async def _dispatch(op: Operation, request: Request, config: Settings, path_params: Iterable[str]) -> Response:
+    if op.access.kind == "cron":
+        require_cron_secret(request.headers, config)
+
+    raw = await request.body()
+    body: Any = None
+    if op.body is not None:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != _JSON and not media_type.endswith("+json"):
+            raise ApiError("unsupported_media_type", 415)
+        body = decode_json(raw, op.body)
+    elif raw:
+        raise ApiError(
+            "validation_failed", 422, details=[ErrorDetail(field="$", reason="this operation takes no body")]
+        )
+
+    query: Any = None
+    if op.query is not None:
+        # Vercel also passes dynamic path segments as query parameters; they are not the client's.
+        params = {k: v for k, v in request.query_params.items() if k not in path_params}
+        query = decode_query(params, op.query)
+
+    call: Call[Any, Any] = Call(
+        meta=request_meta(request.scope),
+        language=request_language(request.scope),
+        body=body,
+        query=query,
+        path_params=dict(request.path_params),
+        headers=request.headers,
+        settings=config,
+    )
+    if inspect.iscoroutinefunction(op.handler):
+        result = await op.handler(call)
+    else:
+        result = await anyio.to_thread.run_sync(op.handler, call)
+    return _response(op, result)
+
+
+def _response(op: Operation, result: Any) -> Response:
+    reply = result if isinstance(result, Reply) else Reply(body=result, status=op.status)
+    if reply.body is None:
+        return Response(status_code=reply.status if reply.status != 200 else 204, headers=dict(reply.headers))
+    if op.response is not None and not isinstance(reply.body, op.response):
+        # The OpenAPI document promises op.response; answering anything else is a bug.
+        raise TypeError(f"{op.method} handler returned {type(reply.body).__name__}, not {op.response.__name__}")
+    return Response(encode_json(reply.body), status_code=reply.status, headers=dict(reply.headers), media_type=_JSON)
+
+
+async def _http_exception(request: Request, exc: Exception) -> NoReturn:
+    """Starlette's own 404/405 (unknown path, wrong method) in our error shape."""
+    if not isinstance(exc, HTTPException):
+        raise exc
+    if exc.status_code == 404:
+        raise not_found()
+    if exc.status_code == 405:
+        raise ApiError("method_not_allowed", 405, headers=exc.headers)
+    raise ApiError("bad_request" if exc.status_code < 500 else "internal_error", exc.status_code)

@@ -1,0 +1,102 @@
+"""What a function file declares: its operations, who may call each, and their schemas.
+
+An `Operation` is one HTTP method on the file's path. It names its handler, its access rule
+(there is no default: a route that does not say who may call it does not build), and the
+schemas of its query, body and response, from which the OpenAPI document is generated.
+
+Handlers are plain functions of a `Call`, run in a worker thread (database access is
+synchronous), returning a response schema, `None` for 204, or a `Reply` to set status/headers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.datastructures import Headers
+
+from lib.config import Settings
+from lib.http.messages import Language
+from lib.tenancy import RequestMeta
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may call an operation.
+
+    - `PUBLIC`: anyone (health checks, login).
+    - `CRON`: only Vercel's scheduler, proven by `Authorization: Bearer $CRON_SECRET`.
+    """
+
+    kind: Literal["public", "cron"]
+
+
+PUBLIC = Access("public")
+CRON = Access("cron")
+
+
+@dataclass(frozen=True, slots=True)
+class Call[B, Q]:
+    """Everything a handler may know about the request, already validated."""
+
+    meta: RequestMeta
+    language: Language
+    body: B
+    query: Q
+    path_params: Mapping[str, str]
+    headers: Headers
+    settings: Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response whose status or headers differ from the operation's defaults."""
+
+    body: Any = None
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Call[Any, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: HttpMethod
+    handler: Handler
+    access: Access
+    response: type | None = None
+    body: type | None = None
+    query: type | None = None
+    status: int = 200
+    summary: str = ""
+    errors: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.method not in _METHODS:
+            raise ValueError(f"unsupported method {self.method!r}")
+        if not isinstance(self.access, Access):
+            raise ValueError("every operation must declare its access rule")
+        if self.method == "GET" and self.body is not None:
+            raise ValueError("GET operations take no body")
+        if not 200 <= self.status <= 299:
+            raise ValueError("an operation's default status must be 2xx")
+        if self.status == 204 and self.response is not None:
+            raise ValueError("a 204 operation has no response body")
+
+
+def operation(method: HttpMethod, handler: Handler, *, access: Access, **options: Any) -> Operation:
+    return Operation(method=method, handler=handler, access=access, **options)
+
+
+_PATH_PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def path_params_of(path: str) -> tuple[str, ...]:
+    """Names of the `{param}` segments of a route path."""
+    return tuple(_PATH_PARAM.findall(path))

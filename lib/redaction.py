@@ -1,0 +1,106 @@
+"""What never leaves in a log line or a monitoring event: credentials and contact data.
+
+One list of sensitive key names and one string scrubber, shared by the JSON log formatter and
+the Sentry `before_send` hook, so the two cannot disagree about what is secret.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+FILTERED = "[Filtered]"
+
+# Credentials and session material: never stored outside their own sealed columns, never logged,
+# never in an audit row.
+CREDENTIAL_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "current_password",
+        "new_password",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "auth",
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "set_cookie",
+        "session",
+        "csrf",
+        "credentials",
+        "private_key",
+        "privatekey",
+        "totp",
+        "otp",
+        "code",
+        "recovery_code",
+        "pepper",
+        "key",
+    }
+)
+
+# Customer contact data and client addresses: kept in the database (and, for accountability, in
+# audit rows, which are purged after the retention period) but never sent to logs or monitoring.
+CONTACT_KEYS = frozenset(
+    {
+        "email",
+        "phone",
+        "mobile",
+        "whatsapp",
+        "dni",
+        "ruc",
+        "document",
+        "document_number",
+        "address",
+        "address_line",
+        "customer_name",
+        "payer_name",
+        "full_name",
+        "x_forwarded_for",
+        "x-forwarded-for",
+        "x_real_ip",
+        "x-real-ip",
+        "x-vercel-forwarded-for",
+    }
+)
+
+SENSITIVE_KEYS = CREDENTIAL_KEYS | CONTACT_KEYS
+
+_STRING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + FILTERED),
+    (
+        re.compile(r"(?i)\b(password|passwd|secret|token|api[_-]?key|session|cookie)\b(\s*[=:]\s*)[^\s,;&]+"),
+        r"\1\2" + FILTERED,
+    ),
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
+    (re.compile(r"\+?\d[\d \-]{6,}\d"), "[number]"),
+)
+
+
+def is_sensitive_key(key: str) -> bool:
+    return key.lower() in SENSITIVE_KEYS
+
+
+def scrub_string(value: str) -> str:
+    """Mask bearer tokens, `password=...` pairs, emails and phone-like numbers in free text."""
+    for pattern, replacement in _STRING_PATTERNS:
+        value = pattern.sub(replacement, value)
+    return value
+
+
+def scrub(node: Any) -> Any:
+    """A copy of a JSON-like structure with sensitive keys filtered and strings scrubbed."""
+    if isinstance(node, str):
+        return scrub_string(node)
+    if isinstance(node, dict):
+        return {
+            key: FILTERED if isinstance(key, str) and is_sensitive_key(key) else scrub(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, (list, tuple)):
+        return [scrub(value) for value in node]
+    return node

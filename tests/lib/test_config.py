@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+
+from lib.config import ConfigError, Secret, Settings
+
+GOOD_SECRET = "k3vQ9w0Zb1nT7yR4pL2sX8aC6dF5gH0j"
+NEON_URL = "postgresql://app:s3cr3tpw@ep-cool-1234-pooler.us-east-2.aws.neon.tech/zentro?sslmode=require"
+
+
+def prod_env(**overrides: str) -> dict[str, str]:
+    env = {"VERCEL": "1", "VERCEL_ENV": "production", "DATABASE_URL": NEON_URL, "CRON_SECRET": GOOD_SECRET}
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != ""}
+
+
+def test_production_starts_with_real_secrets() -> None:
+    settings = Settings.from_env(prod_env())
+    assert settings.environment == "production"
+    assert settings.deployed and settings.on_vercel
+    assert settings.database_url.reveal().startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "CRON_SECRET"])
+def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
+    env = prod_env()
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "placeholder", ["change-me-change-me-change-me-change", "<your cron secret here, 32+ chars>", "short"]
+)
+def test_production_refuses_placeholder_or_weak_cron_secret(placeholder: str) -> None:
+    with pytest.raises(ConfigError, match="CRON_SECRET"):
+        Settings.from_env(prod_env(CRON_SECRET=placeholder))
+
+
+def test_production_database_must_use_tls() -> None:
+    plain = NEON_URL.replace("?sslmode=require", "")
+    with pytest.raises(ConfigError, match="sslmode"):
+        Settings.from_env(prod_env(DATABASE_URL=plain))
+    assert Settings.from_env(prod_env(DATABASE_URL=plain + "?sslmode=verify-full")).deployed
+
+
+def test_development_needs_no_secrets() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://zentro_api@/zentro?host=/tmp/x"})
+    assert settings.environment == "development"
+    assert not settings.deployed
+    assert settings.cron_secret is None
+
+
+def test_a_vercel_deployment_cannot_be_downgraded_to_development() -> None:
+    with pytest.raises(ConfigError, match="cannot override"):
+        Settings.from_env(prod_env(ZENTRO_ENV="development"))
+    assert Settings.from_env(prod_env(ZENTRO_ENV="production")).environment == "production"
+
+
+def test_preview_deployments_are_as_strict_as_production() -> None:
+    env = prod_env(VERCEL_ENV="preview")
+    del env["CRON_SECRET"]
+    with pytest.raises(ConfigError):
+        Settings.from_env(env)
+
+
+def test_unknown_environment_name_is_refused() -> None:
+    with pytest.raises(ConfigError, match="ZENTRO_ENV"):
+        Settings.from_env({"DATABASE_URL": NEON_URL, "ZENTRO_ENV": "prod"})
+
+
+def test_audit_retention_cannot_go_below_90_days() -> None:
+    with pytest.raises(ConfigError, match="AUDIT_RETENTION_DAYS"):
+        Settings.from_env(prod_env(AUDIT_RETENTION_DAYS="30"))
+    assert Settings.from_env(prod_env(AUDIT_RETENTION_DAYS="365")).audit_retention_days == 365
+
+
+def test_allowed_origins_are_origins_and_never_a_wildcard() -> None:
+    with pytest.raises(ConfigError, match="cannot be"):
+        Settings.from_env(prod_env(ALLOWED_ORIGINS="*"))
+    with pytest.raises(ConfigError, match="must look like"):
+        Settings.from_env(prod_env(ALLOWED_ORIGINS="https://app.zentro.one/path"))
+    settings = Settings.from_env(prod_env(ALLOWED_ORIGINS="https://App.Zentro.one/, https://admin.zentro.one"))
+    assert settings.allowed_origins == ("https://app.zentro.one", "https://admin.zentro.one")
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    settings = Settings.from_env(prod_env())
+    text = repr(settings) + str(settings)
+    assert GOOD_SECRET not in text
+    assert "s3cr3tpw" not in text
+    assert repr(Secret("hunter2")) == "Secret('**********')"
+    assert Secret("hunter2").reveal() == "hunter2"
