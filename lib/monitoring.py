@@ -18,7 +18,8 @@ Scrubbing is belt and braces:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lib.config import Settings
@@ -33,6 +34,7 @@ _log = logging.getLogger("zentro.monitoring")
 _KEPT_HEADERS = frozenset({"accept", "accept-language", "content-type", "content-length", "x-request-id"})
 
 _enabled = False
+_tracing = False
 
 
 def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> di
 
 def init_monitoring(settings: Settings, *, transport: Transport | Callable[..., Any] | None = None) -> bool:
     """Start Sentry if SENTRY_DSN is set. Returns whether monitoring is on. Idempotent."""
-    global _enabled
+    global _enabled, _tracing
     if settings.sentry_dsn is None:
         return False
     if _enabled and transport is None:
@@ -77,7 +79,20 @@ def init_monitoring(settings: Settings, *, transport: Transport | Callable[..., 
         transport=transport,
     )
     _enabled = True
+    _tracing = settings.sentry_traces_sample_rate > 0
     return True
+
+
+@contextmanager
+def traced(method: str, route: str) -> Iterator[None]:
+    """A Sentry performance transaction around one request, when tracing is on."""
+    if not _tracing:
+        yield
+        return
+    import sentry_sdk
+
+    with sentry_sdk.start_transaction(op="http.server", name=f"{method} {route}", source="route"):
+        yield
 
 
 def report_exception(exc: BaseException, *, request_id: str | None, method: str, path: str) -> None:
@@ -102,10 +117,13 @@ def report_exception(exc: BaseException, *, request_id: str | None, method: str,
 
 def shutdown_monitoring() -> None:
     """Turn monitoring off again (tests)."""
-    global _enabled
+    global _enabled, _tracing
     if _enabled:
         import sentry_sdk
 
         sentry_sdk.get_client().close()
         sentry_sdk.get_global_scope().set_client(None)
-    _enabled = False
+    _enabled = _tracing = False
+
+
+_tracing = False

@@ -52,28 +52,28 @@ def not_found() -> ApiError:
     return ApiError("not_found", 404)
 
 
-class _ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
     code: str
     message: str
     request_id: str | None
     details: tuple[ErrorDetail, ...] = ()
 
 
-class _ErrorEnvelope(msgspec.Struct, frozen=True):
-    error: _ErrorBody
+class ErrorEnvelope(msgspec.Struct, frozen=True):
+    error: ErrorBody
 
 
 _encoder = msgspec.json.Encoder()
 
 
 def render_error(error: ApiError, *, request_id: str | None, language: Language) -> bytes:
-    body = _ErrorBody(
+    body = ErrorBody(
         code=error.code,
         message=message(error.code, language, error.params),
         request_id=request_id,
         details=error.details,
     )
-    return _encoder.encode(_ErrorEnvelope(error=body))
+    return _encoder.encode(ErrorEnvelope(error=body))
 
 
 INTERNAL_ERROR = ApiError("internal_error", 500)

@@ -44,7 +44,7 @@ from lib.http.request_context import RequestContextMiddleware, request_language,
 from lib.http.schemas import decode_json, decode_query, encode_json
 from lib.http.security_headers import SecurityHeadersMiddleware
 from lib.logs import configure_logging
-from lib.monitoring import init_monitoring
+from lib.monitoring import init_monitoring, traced
 
 _JSON = "application/json"
 
@@ -73,7 +73,8 @@ def function_app(
 
     async def endpoint(request: Request) -> Response:
         op = by_method["GET" if request.method == "HEAD" else request.method]
-        return await _dispatch(op, request, config, path_params)
+        with traced(op.method, path):
+            return await _dispatch(op, request, config, path_params)
 
     middleware = [
         Middleware(RequestContextMiddleware, behind_vercel=config.on_vercel),

@@ -105,3 +105,25 @@ def test_nothing_is_sent_without_a_dsn() -> None:
     assert post_signup(TEST_SETTINGS).status_code == 500
     assert transport.envelopes == []
     assert not sentry_sdk.get_client().is_active()
+
+
+def test_sampled_requests_are_traced_without_secrets() -> None:
+    transport = CapturingTransport()
+    settings = replace(
+        TEST_SETTINGS, sentry_dsn=Secret("https://0123456789abcdef@sentry.invalid/1"), sentry_traces_sample_rate=1.0
+    )
+    assert init_monitoring(settings, transport=transport)
+    try:
+        app = function_app(
+            "/api/ok", Operation("GET", lambda call: Done(ok=True), access=PUBLIC, response=Done), settings=settings
+        )
+        client = TestClient(app, base_url="http://localhost:3000")
+        assert client.get("/api/ok?token=" + BEARER, headers={"Authorization": f"Bearer {BEARER}"}).status_code == 200
+        sentry_sdk.flush()
+    finally:
+        shutdown_monitoring()
+    transactions = [
+        item.payload.json for env in transport.envelopes for item in env.items if item.type == "transaction"
+    ]
+    assert [t["transaction"] for t in transactions] == ["GET /api/ok"]
+    assert BEARER not in transport.serialized()

@@ -1,0 +1,164 @@
+"""The OpenAPI 3.1 document of every api/ function, generated from the code itself.
+
+Each function file's app carries its public path and its Operations (lib/http/factory.py);
+the schemas are msgspec Structs, which describe themselves as JSON Schema. Nothing here is
+written by hand, so the document cannot drift from the routes. It is served by the local
+runtime at /_local/openapi.json (never in production: this module lives in scripts/, which is
+not bundled) and is what schemathesis tests the API against.
+
+    python -m scripts.openapi > openapi.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from lib.http.errors import ErrorEnvelope
+from lib.http.operation import Operation, path_params_of
+from scripts.localvercel.loader import FunctionLoader
+from scripts.localvercel.project import function_name, param_name, scan_project
+
+ROOT = Path(__file__).resolve().parent.parent
+ERROR_REF = "#/components/schemas/ErrorEnvelope"
+_REF_TEMPLATE = "#/components/schemas/{name}"
+
+# Errors any operation of a kind can answer, besides the ones it declares itself.
+_WRITE_ERRORS = (400, 403, 413, 415, 422)
+_QUERY_ERRORS = (422,)
+_CRON_ERRORS = (401,)
+
+
+def document(functions: Iterable[tuple[str, tuple[Operation, ...]]], *, title: str = "Zentro API") -> dict[str, Any]:
+    """OpenAPI 3.1 for (path, operations) pairs, as declared by function_app()."""
+    functions = sorted(functions)
+    types: list[Any] = [ErrorEnvelope]
+    for _, operations in functions:
+        for op in operations:
+            types.extend(t for t in (op.body, op.response, op.query) if t is not None)
+    _, components = msgspec.json.schema_components(
+        sorted(set(types), key=lambda t: t.__name__), ref_template=_REF_TEMPLATE
+    )
+
+    paths: dict[str, Any] = {}
+    for path, operations in functions:
+        paths[path] = {op.method.lower(): _operation(path, op, components) for op in operations}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1", "description": "Generated from the api/ functions."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"cronSecret": {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"}},
+        },
+    }
+
+
+def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if op.response is not None:
+        responses[str(op.status)] = {
+            "description": "Success",
+            "content": {"application/json": {"schema": {"$ref": _REF_TEMPLATE.format(name=op.response.__name__)}}},
+        }
+    else:
+        responses[str(op.status)] = {"description": "Success, no body"}
+
+    errors = set(op.errors) | {405}
+    if op.body is not None:
+        errors |= set(_WRITE_ERRORS)
+    if op.query is not None:
+        errors |= set(_QUERY_ERRORS)
+    if op.access.kind == "cron":
+        errors |= set(_CRON_ERRORS)
+    if path_params_of(path):
+        errors.add(404)
+    for status in sorted(errors):
+        responses[str(status)] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+        }
+
+    spec: dict[str, Any] = {
+        "operationId": f"{op.method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+        "summary": op.summary or op.handler.__name__,
+        "responses": responses,
+        "security": [{"cronSecret": []}] if op.access.kind == "cron" else [],
+    }
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_params_of(path)
+    ]
+    if op.query is not None:
+        query_schema = components[op.query.__name__]
+        required = set(query_schema.get("required", []))
+        parameters.extend(
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in query_schema.get("properties", {}).items()
+        )
+    if parameters:
+        spec["parameters"] = parameters
+    if op.body is not None:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF_TEMPLATE.format(name=op.body.__name__)}}},
+        }
+    return spec
+
+
+def public_path(file: str) -> str:
+    """The path Vercel serves a function file at: `api/orders/[id].py` -> `/api/orders/{id}`."""
+    parts = file.removesuffix(".py").split("/")
+    if parts[-1] == "index":
+        parts = parts[:-1]
+    return "/" + "/".join(f"{{{name}}}" if (name := param_name(part)) else part for part in parts)
+
+
+Declared = tuple[str, str, tuple[Operation, ...]]
+
+
+def declared_functions(root: Path, loader: FunctionLoader | None = None) -> list[Declared]:
+    """(file, declared path, operations) of every api/ function, importing each file once."""
+    loader = loader or FunctionLoader(root)
+    found = []
+    for file in scan_project(root).function_files:
+        app = loader.app(function_name(file))
+        state = app.state  # type: ignore[attr-defined]
+        found.append((file, state.zentro_path, state.zentro_operations))
+    return found
+
+
+def project_document(root: Path = ROOT, loader: FunctionLoader | None = None) -> dict[str, Any]:
+    return document((path, operations) for _, path, operations in declared_functions(root, loader))
+
+
+class OpenApiEndpoint:
+    """Serves the document at a local-only path; built on first request, after env is set."""
+
+    def __init__(self, root: Path = ROOT) -> None:
+        self.root = root
+        self._document: dict[str, Any] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._document is None:
+            self._document = project_document(self.root)
+        response: Response = JSONResponse(self._document)
+        if Request(scope).method not in ("GET", "HEAD"):
+            response = JSONResponse({"error": "method not allowed"}, status_code=405)
+        await response(scope, receive, send)
+
+
+def main() -> int:
+    json.dump(project_document(), sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

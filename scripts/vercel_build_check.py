@@ -1,0 +1,170 @@
+"""Build the project with the real Vercel CLI (offline) and check what would be deployed.
+
+    python -m scripts.vercel_build_check
+
+Prints one line per check and exits non-zero if any fails:
+
+- vercel.json passes validate_vercel_config (and the project checks behind the local router);
+- one function per non-underscore api/**/*.py file, each on python3.12, each with the memory
+  and maxDuration of the first `functions` glob that matches it;
+- every function bundles every file of lib/ and nothing from tests/, scripts/ or db/;
+- the static output is exactly public/;
+- the compiled routes put every SECURITY_HEADERS header on a function, a static file, an
+  unknown /api path, an unknown page and a denied probe, and the local router decides those
+  requests exactly as the compiled routes do;
+- the compiled crons equal vercel.json's and each cron path reaches a function;
+- no function is over 250 MB unzipped (sizes printed, largest marked).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lib.http.security_headers import SECURITY_HEADERS
+from scripts.localvercel.asgi import local_router
+from scripts.localvercel.build import ensure_build, load_function_sizes, project_files
+from scripts.localvercel.config import load_vercel_json, validate_vercel_config
+from scripts.localvercel.filesystem import FilesystemIndex
+from scripts.localvercel.globs import first_match
+from scripts.localvercel.interpreter import Router
+from scripts.localvercel.project import function_name, is_function_file, scan_project, validate_project
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_FUNCTION_BYTES = 250 * 1024 * 1024
+SAMPLE_REQUESTS = (
+    ("function", "GET", "/api/health"),
+    ("static file", "GET", "/robots.txt"),
+    ("unknown /api path", "GET", "/api/does-not-exist"),
+    ("unknown page", "GET", "/does-not-exist"),
+    ("denied probe", "GET", "/.env"),
+)
+
+
+class Report:
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def check(self, name: str, problems: Sequence[str]) -> None:
+        print(f"{'ok  ' if not problems else 'FAIL'} {name}")
+        for problem in problems:
+            print(f"       - {problem}")
+        self.failures += bool(problems)
+
+
+def compiled_router(output: Path) -> Router:
+    routes = json.loads((output / "config.json").read_text())["routes"]
+    return Router(routes, FilesystemIndex.from_output(output))
+
+
+def _function_configs(output: Path) -> dict[str, dict[str, Any]]:
+    return {
+        path.parent.relative_to(output / "functions").as_posix().removesuffix(".func"): json.loads(path.read_text())
+        for path in (output / "functions").rglob(".vc-config.json")
+    }
+
+
+def check_functions(report: Report, config: dict[str, Any], files: list[str], output: Path) -> None:
+    functions = _function_configs(output)
+    expected = {function_name(file) for file in files if is_function_file(file)}
+    problems = [f"missing function {name}" for name in sorted(expected - set(functions))]
+    problems += [f"unexpected function {name}" for name in sorted(set(functions) - expected)]
+    problems += [
+        f"{name}: runtime {c.get('runtime')}" for name, c in functions.items() if c.get("runtime") != "python3.12"
+    ]
+    report.check("one python3.12 function per api/**/*.py file (none for _ files)", problems)
+
+    globs = config.get("functions", {})
+    problems = []
+    for name, function in sorted(functions.items()):
+        pattern = first_match(globs, f"{name}.py")
+        wanted = globs.get(pattern, {}) if pattern else {}
+        for key in ("memory", "maxDuration"):
+            if key in wanted and function.get(key) != wanted[key]:
+                problems.append(f"{name}: {key} {function.get(key)} but {pattern!r} says {wanted[key]}")
+    report.check("memory and maxDuration come from the first matching `functions` glob", problems)
+
+    lib = {file for file in files if file.startswith("lib/")}
+    problems = []
+    for name, function in sorted(functions.items()):
+        bundled = set(function.get("filePathMap", {}))
+        problems += [f"{name} lacks {file}" for file in sorted(lib - bundled)]
+        problems += [
+            f"{name} bundles {file}" for file in sorted(bundled) if file.startswith(("tests/", "scripts/", "db/"))
+        ]
+    report.check(f"every function bundles all {len(lib)} lib/ files and no tests/, scripts/, db/", problems)
+
+
+def check_static(report: Report, files: list[str], output: Path) -> None:
+    public = {file.removeprefix("public/") for file in files if file.startswith("public/")}
+    served = {
+        path.relative_to(output / "static").as_posix() for path in (output / "static").rglob("*") if path.is_file()
+    }
+    problems = [f"not published: public/{name}" for name in sorted(public - served)]
+    problems += [f"published but not in public/: {name}" for name in sorted(served - public)]
+    problems += [
+        f"source file published: {n}" for n in sorted(served) if n.startswith(("lib/", "db/", "tests/", "scripts/"))
+    ]
+    report.check(f"static output is exactly public/ ({len(public)} files)", problems)
+
+
+def check_routes(report: Report, compiled: Router, local: Router, security_headers: dict[str, str]) -> None:
+    problems, parity = [], []
+    for label, method, path in SAMPLE_REQUESTS:
+        decision = compiled.decide(method, path)
+        for name, value in security_headers.items():
+            if decision.header(name) != value:
+                problems.append(
+                    f"{label} {path} ({decision.kind} {decision.status}): {name} is {decision.header(name)!r}"
+                )
+        if local.decide(method, path) != decision:
+            parity.append(f"{method} {path}: local {local.decide(method, path)} != compiled {decision}")
+    report.check(f"compiled routes add all {len(security_headers)} security headers on sample paths", problems)
+    report.check("local router decides the sample paths as the compiled routes do", parity)
+
+
+def check_crons(report: Report, config: dict[str, Any], output: Path, compiled: Router) -> None:
+    built = json.loads((output / "config.json").read_text()).get("crons", [])
+    problems = [] if built == config.get("crons", []) else [f"compiled {built} != vercel.json {config.get('crons')}"]
+    for cron in built:
+        decision = compiled.decide("GET", cron["path"])
+        if decision.kind != "function":
+            problems.append(f"{cron['path']} reaches {decision.kind} {decision.status}, not a function")
+    report.check(f"crons compiled as declared ({len(built)}) and each reaches a function", problems)
+
+
+def check_sizes(report: Report, output: Path) -> None:
+    sizes = load_function_sizes(output)
+    largest = max(sizes, key=lambda name: sizes[name]) if sizes else None
+    for name in sorted(sizes):
+        print(f"       {sizes[name] / 1e6:8.1f} MB  {name}{'   <- largest' if name == largest else ''}")
+    over = [f"{name}: {sizes[name] / 1e6:.1f} MB" for name in sorted(sizes) if sizes[name] > MAX_FUNCTION_BYTES]
+    report.check(f"no function over {MAX_FUNCTION_BYTES // (1024 * 1024)} MB unzipped", over)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    root = Path(argv[0]).resolve() if argv else ROOT
+    report = Report()
+    config = load_vercel_json(root)
+    report.check(
+        "vercel.json is valid for Vercel and the local router",
+        validate_vercel_config(config) + validate_project(scan_project(root), config),
+    )
+    output = ensure_build(root, tool_root=ROOT)
+    print(f"     built with the Vercel CLI: {output}")
+    files = project_files(root)
+    check_functions(report, config, files, output)
+    check_static(report, files, output)
+    compiled = compiled_router(output)
+    check_routes(report, compiled, local_router(root), dict(SECURITY_HEADERS))
+    check_crons(report, config, output, compiled)
+    check_sizes(report, output)
+    print(f"\n{'all checks passed' if not report.failures else f'{report.failures} check(s) failed'}")
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
