@@ -77,8 +77,15 @@ _STRING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1\2" + FILTERED,
     ),
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
-    (re.compile(r"\+?\d[\d \-]{6,}\d"), "[number]"),
+    # Phone and document numbers: 8+ digits (spaces and dashes allowed inside), not part of a
+    # longer word or dashed token, so hex ids, UUIDs and codes like ord-20261124 are left alone.
+    (re.compile(r"(?<![\w+\-])\+?\d[\d \-]{6,}\d(?![\w\-])"), "[number]"),
 )
+
+# Identifiers we generate (request, trace, span, event ids): hex or UUIDs, never personal data,
+# and useless once masked.
+_IDENTIFIER = re.compile(r"^[0-9a-f]{8,64}$|^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+_IDENTIFIER_KEYS = frozenset({"request_id", "event_id", "trace_id", "span_id", "parent_span_id"})
 
 
 def is_sensitive_key(key: str) -> bool:
@@ -92,15 +99,22 @@ def scrub_string(value: str) -> str:
     return value
 
 
+def _scrub_item(key: Any, value: Any) -> Any:
+    if not isinstance(key, str):
+        return scrub(value)
+    if is_sensitive_key(key):
+        return FILTERED
+    if key in _IDENTIFIER_KEYS and isinstance(value, str) and _IDENTIFIER.match(value):
+        return value
+    return scrub(value)
+
+
 def scrub(node: Any) -> Any:
     """A copy of a JSON-like structure with sensitive keys filtered and strings scrubbed."""
     if isinstance(node, str):
         return scrub_string(node)
     if isinstance(node, dict):
-        return {
-            key: FILTERED if isinstance(key, str) and is_sensitive_key(key) else scrub(value)
-            for key, value in node.items()
-        }
+        return {key: _scrub_item(key, value) for key, value in node.items()}
     if isinstance(node, (list, tuple)):
         return [scrub(value) for value in node]
     return node

@@ -52,13 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "PYTHONPATH": str(ROOT),
         "ZENTRO_ENV": "development",
         "DATABASE_URL": "postgresql://zentro_api@/zentro?host=/nonexistent",
         "SENTRY_DSN": "https://0123456789abcdef@sentry.invalid/1",
     }
-    # Warm the bytecode caches once so neither side pays compilation.
+    # Warm the bytecode caches once so neither side pays compilation (a deployed bundle ships
+    # compiled packages; PYTHONDONTWRITEBYTECODE is dropped above so the warm-up can write them).
     sample(args.module, env)
     sample(", ".join(BARE_STACK), env)
 

@@ -13,6 +13,7 @@ The route table is built at start: restart after adding files to api/ or public/
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import sys
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     args = parser.parse_args(argv)
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     os.environ.setdefault("ZENTRO_ENV", "development")
     # A fresh cron secret per run, so the cron endpoints can be tried locally (printed below).
     os.environ.setdefault("CRON_SECRET", secrets.token_urlsafe(32))

@@ -13,6 +13,8 @@ process that started it exits.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -48,8 +50,31 @@ class LocalPostgres:
         return self.url(APP_LOGIN_ROLE)
 
 
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that no longer exist from pgserver's list of handles on this data dir.
+
+    pgserver stops the server when the last process holding it exits, counting holders in
+    `.handle_pids.json`; a holder killed without running its exit hooks stays listed forever and
+    the server would never be stopped again.
+    """
+    handles = data_dir / ".handle_pids.json"
+    if not handles.is_file():
+        return
+    alive = []
+    for pid in json.loads(handles.read_text()):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        alive.append(pid)
+    handles.write_text(json.dumps(alive))
+
+
 def start(data_dir: Path, database: str, *, cleanup_mode: Literal["stop", "delete"] | None = "stop") -> LocalPostgres:
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)

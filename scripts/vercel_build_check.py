@@ -7,7 +7,8 @@ Prints one line per check and exits non-zero if any fails:
 - vercel.json passes validate_vercel_config (and the project checks behind the local router);
 - one function per non-underscore api/**/*.py file, each on python3.12, each with the memory
   and maxDuration of the first `functions` glob that matches it;
-- every function bundles every file of lib/ and nothing from tests/, scripts/ or db/;
+- every function bundles every file of lib/ and nothing from tests/, scripts/ or db/, and ships
+  compiled bytecode for lib/ (VERCEL_PYTHON_COMPILEALL, set for production builds);
 - the static output is exactly public/;
 - the compiled routes put every SECURITY_HEADERS header on a function, a static file, an
   unknown /api path, an unknown page and a denied probe, and the local router decides those
@@ -96,6 +97,21 @@ def check_functions(report: Report, config: dict[str, Any], files: list[str], ou
             f"{name} bundles {file}" for file in sorted(bundled) if file.startswith(("tests/", "scripts/", "db/"))
         ]
     report.check(f"every function bundles all {len(lib)} lib/ files and no tests/, scripts/, db/", problems)
+
+    problems = []
+    for name, function in sorted(functions.items()):
+        bundled = set(function.get("filePathMap", {}))
+        problems += [
+            f"{name} has no bytecode for {file}"
+            for file in sorted(lib)
+            if file.endswith(".py") and _pyc_path(file) not in bundled
+        ]
+    report.check("every function ships compiled bytecode for lib/ (no compiling at cold start)", problems)
+
+
+def _pyc_path(source: str) -> str:
+    directory, _, name = source.rpartition("/")
+    return f"{directory}/__pycache__/{name.removesuffix('.py')}.cpython-312.pyc"
 
 
 def check_static(report: Report, files: list[str], output: Path) -> None:

@@ -66,3 +66,15 @@ def test_cron_operations_declare_their_security(database: Any) -> None:
     document = project_document(ROOT)
     assert document["paths"]["/api/cron/purge_audit"]["get"]["security"] == [{"cronSecret": []}]
     assert document["paths"]["/api/health"]["get"]["security"] == []
+
+
+def test_the_deployed_bundle_does_not_serve_the_document(client: Any) -> None:
+    """The document is a local-runtime page: the router without dev routes (= Vercel) has no such path."""
+    from starlette.testclient import TestClient
+
+    from scripts.devserver import OPENAPI_PATH, build_local_app
+
+    with TestClient(build_local_app(ROOT), base_url="http://localhost:3000") as local:
+        assert local.get(OPENAPI_PATH).status_code == 200
+    for path in (OPENAPI_PATH, "/openapi.json", "/api/openapi.json", "/docs"):
+        assert client.get(path).status_code == 404, path
