@@ -27,7 +27,6 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -35,6 +34,7 @@ from starlette.routing import Route
 from lib.config import Settings
 from lib.config import settings as load_settings
 from lib.http.body_limit import BodyLimitMiddleware
+from lib.http.cors import CorsMiddleware
 from lib.http.cron_auth import require_cron_secret
 from lib.http.error_boundary import ErrorBoundaryMiddleware
 from lib.http.errors import ApiError, ErrorDetail, not_found
@@ -99,7 +99,7 @@ def _cors(origins: tuple[str, ...], by_method: dict[str, Operation]) -> list[Mid
         return []
     return [
         Middleware(
-            CORSMiddleware,
+            CorsMiddleware,
             allow_origins=list(origins),
             allow_credentials=True,
             allow_methods=list(by_method),

@@ -30,6 +30,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Solicitud rechazada: no proviene de un origen permitido.",
         "Request refused: it does not come from an allowed origin.",
     ),
+    "cors_rejected": (
+        "Solicitud CORS rechazada: origen, método o cabeceras no permitidos.",
+        "CORS request refused: origin, method or headers not allowed.",
+    ),
     "unauthorized": ("Se requiere autenticación.", "Authentication required."),
     "forbidden": ("No tienes permiso para esta acción.", "You do not have permission for this action."),
     "database_unavailable": (

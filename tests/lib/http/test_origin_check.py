@@ -89,6 +89,8 @@ def test_cors_echoes_only_allowlisted_origins_and_never_a_wildcard() -> None:
     assert allowed.headers["access-control-allow-credentials"] == "true"
     foreign = client.options("/api/echo", headers={"Origin": "https://evil.example", **preflight})
     assert foreign.headers.get("access-control-allow-origin") is None
+    assert foreign.status_code == 400
+    assert foreign.json()["error"]["code"] == "cors_rejected"
     simple = client.get("/api/echo", headers={"Origin": "https://evil.example"})
     assert simple.headers.get("access-control-allow-origin") is None
     assert (
