@@ -32,6 +32,7 @@ _VERCEL_DEPLOYMENTS: dict[str, Environment] = {"production": "production", "prev
 _PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace", "placeholder", "example", "xxxx", "<", ">")
 _MIN_SECRET_LENGTH = 32
 _MIN_AUDIT_RETENTION_DAYS = 90
+_MIN_DEPLOYED_BCRYPT_COST = 12
 
 
 class ConfigError(RuntimeError):
@@ -66,6 +67,8 @@ class Settings:
     environment: Environment
     on_vercel: bool
     database_url: Secret
+    password_pepper: Secret
+    encryption_keys: Secret
     database_connect_timeout: float = 5.0
     database_statement_timeout_ms: int = 10_000
     cron_secret: Secret | None = None
@@ -76,6 +79,20 @@ class Settings:
     max_body_bytes: int = 1_048_576
     audit_retention_days: int = _MIN_AUDIT_RETENTION_DAYS
     log_level: str = "INFO"
+    bcrypt_cost: int = _MIN_DEPLOYED_BCRYPT_COST
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    session_cookie_secure: bool = True
+    app_base_url: str = "http://127.0.0.1:3000"
+    email_from: str = "Zentro <no-reply@zentro.one>"
+    resend_api_key: Secret | None = None
+    resend_api_url: str | None = None
+    mail_dir: str | None = None
+
+    @property
+    def session_cookie_name(self) -> str:
+        """`__Host-` only with Secure: browsers refuse the prefix on an insecure cookie."""
+        return "__Host-zentro_session" if self.session_cookie_secure else "zentro_session"
 
     @property
     def deployed(self) -> bool:
@@ -117,6 +134,39 @@ class Settings:
         if not 0.0 <= traces <= 1.0:
             raise ConfigError("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
 
+        pepper = _optional(env, "PASSWORD_PEPPER")
+        if pepper is None:
+            raise ConfigError("PASSWORD_PEPPER is required (32+ random characters)")
+        _require_real_secret("PASSWORD_PEPPER", pepper, min_length=_MIN_SECRET_LENGTH)
+
+        keys = _optional(env, "ENCRYPTION_KEYS")
+        if keys is None:
+            raise ConfigError("ENCRYPTION_KEYS is required (see .env.example)")
+        _require_key_ring(keys)
+
+        bcrypt_cost = _int(env, "BCRYPT_COST", _MIN_DEPLOYED_BCRYPT_COST)
+        if not (_MIN_DEPLOYED_BCRYPT_COST if deployed else 4) <= bcrypt_cost <= 16:
+            raise ConfigError(f"BCRYPT_COST must be between {_MIN_DEPLOYED_BCRYPT_COST} and 16 when deployed")
+
+        idle = _int(env, "SESSION_IDLE_MINUTES", 30)
+        absolute = _int(env, "SESSION_ABSOLUTE_HOURS", 12)
+        if not 1 <= idle <= 24 * 60 or not 1 <= absolute <= 24 * 30 or idle > absolute * 60:
+            raise ConfigError("SESSION_IDLE_MINUTES / SESSION_ABSOLUTE_HOURS out of range")
+
+        secure_cookie = _bool(env, "SESSION_COOKIE_SECURE", default=deployed)
+        if deployed and not secure_cookie:
+            raise ConfigError("SESSION_COOKIE_SECURE cannot be turned off in production or preview")
+
+        app_base_url = env.get("APP_BASE_URL", "").strip().rstrip("/")
+        if deployed and not app_base_url.startswith("https://"):
+            raise ConfigError("APP_BASE_URL must be an https:// URL in production and preview")
+
+        resend_key = _optional(env, "RESEND_API_KEY")
+        if deployed and resend_key is None:
+            raise ConfigError("RESEND_API_KEY is required in production and preview")
+        if resend_key is not None and deployed:
+            _require_real_secret("RESEND_API_KEY", resend_key, min_length=10)
+
         return cls(
             environment=environment,
             on_vercel=env.get("VERCEL") == "1",
@@ -131,6 +181,17 @@ class Settings:
             max_body_bytes=max_body,
             audit_retention_days=retention,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            password_pepper=Secret(pepper),
+            encryption_keys=Secret(keys),
+            bcrypt_cost=bcrypt_cost,
+            session_idle_minutes=idle,
+            session_absolute_hours=absolute,
+            session_cookie_secure=secure_cookie,
+            app_base_url=app_base_url or "http://127.0.0.1:3000",
+            email_from=env.get("EMAIL_FROM", "").strip() or "Zentro <no-reply@zentro.one>",
+            resend_api_key=Secret(resend_key) if resend_key else None,
+            resend_api_url=_optional(env, "RESEND_API_URL"),
+            mail_dir=_optional(env, "MAIL_DIR"),
         )
 
 
@@ -188,6 +249,26 @@ def _require_tls(database_url: str) -> None:
     query = parse_qs(urlsplit(database_url).query)
     if query.get("sslmode", [""])[0] not in ("require", "verify-ca", "verify-full"):
         raise ConfigError("DATABASE_URL must use sslmode=require (or verify-full) outside development")
+
+
+def _require_key_ring(value: str) -> None:
+    from lib.crypto import parse_key_ring_value  # checks the format; the ring is built where it is used
+
+    try:
+        parse_key_ring_value(value)
+    except ValueError as exc:
+        raise ConfigError(f"ENCRYPTION_KEYS is not a valid key ring: {exc}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

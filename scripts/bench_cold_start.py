@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         "ZENTRO_ENV": "development",
         "DATABASE_URL": "postgresql://zentro_api@/zentro?host=/nonexistent",
         "SENTRY_DSN": "https://0123456789abcdef@sentry.invalid/1",
+        "PASSWORD_PEPPER": "benchmark-pepper-not-a-secret-0123456789",
+        "ENCRYPTION_KEYS": "1:" + "A" * 43,
     }
     # Warm the bytecode caches once so neither side pays compilation (a deployed bundle ships
     # compiled packages; PYTHONDONTWRITEBYTECODE is dropped above so the warm-up can write them).

@@ -1,11 +1,16 @@
 """The local runtime: `./scripts/dev` runs this.
 
-1. A real Postgres: the embedded one (pgserver) in .data/postgres, kept across restarts, unless
+1. Local secrets (password pepper, encryption keys, cron secret) generated once into
+   .data/dev-secrets.json, so sealed data and passwords survive restarts; any of them set in the
+   environment wins.
+2. A real Postgres: the embedded one (pgserver) in .data/postgres, kept across restarts, unless
    DATABASE_URL (and DATABASE_MIGRATION_URL) point at another.
-2. Migrations as the schema owner, the app role checked, demo data seeded.
-3. Every api/ function at its Vercel path, routed by scripts/localvercel exactly as the
+3. Migrations as the schema owner, the app role checked, demo data seeded (accounts printed).
+4. Every api/ function at its Vercel path, routed by scripts/localvercel exactly as the
    deployed bundle would be (vercel.json headers and WAF rules included), plus local-only pages:
    /_local/openapi.json, the generated OpenAPI document.
+5. Local stand-ins for what Vercel Cron does in production: the email outbox is drained every
+   few seconds. Without RESEND_API_KEY, mail lands as .eml files in .data/mail.
 
 The route table is built at start: restart after adding files to api/ or public/.
 """
@@ -13,17 +18,24 @@ The route table is built at start: restart after adding files to api/ or public/
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
 import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.types import ASGIApp
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".data" / "postgres"
+SECRETS_FILE = ROOT / ".data" / "dev-secrets.json"
+MAIL_DIR = ROOT / ".data" / "mail"
 OPENAPI_PATH = "/_local/openapi.json"
+OUTBOX_INTERVAL_SECONDS = 5.0
 
 
 def build_local_app(root: Path = ROOT) -> ASGIApp:
@@ -34,7 +46,43 @@ def build_local_app(root: Path = ROOT) -> ASGIApp:
     return create_app(root, dev_routes={OPENAPI_PATH: OpenApiEndpoint(root)})
 
 
-def prepare_database() -> None:
+def load_local_secrets() -> None:
+    """Generate the local secrets once; the environment overrides any of them."""
+    from lib.crypto import KeyRing
+
+    SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, str] = json.loads(SECRETS_FILE.read_text()) if SECRETS_FILE.exists() else {}
+    wanted: dict[str, Callable[[], str]] = {
+        "PASSWORD_PEPPER": lambda: secrets.token_urlsafe(32),
+        "ENCRYPTION_KEYS": lambda: KeyRing.generate_value(1),
+        "CRON_SECRET": lambda: secrets.token_urlsafe(32),
+    }
+    changed = False
+    for name, make in wanted.items():
+        if name not in stored:
+            stored[name] = make()
+            changed = True
+        os.environ.setdefault(name, stored[name])
+    if changed:
+        SECRETS_FILE.write_text(json.dumps(stored, indent=2))
+        SECRETS_FILE.chmod(0o600)
+
+
+def drain_outbox_forever(stop: threading.Event) -> None:
+    """What Vercel Cron does every minute in production, every few seconds here."""
+    from lib.email.outbox import drain_outbox
+
+    log = logging.getLogger("zentro.devserver")
+    while not stop.wait(OUTBOX_INTERVAL_SECONDS):
+        try:
+            report = drain_outbox(datetime.now(UTC))
+            if report.done or report.dead or report.halted:
+                log.info("outbox", extra={"sent": report.done, "dead": report.dead, "halted": report.halted})
+        except Exception:
+            log.exception("outbox_drain_failed")
+
+
+def prepare_database() -> str:
     """Start the embedded Postgres unless one is configured; migrate; seed."""
     from scripts import local_postgres, migrate, seed
 
@@ -46,7 +94,7 @@ def prepare_database() -> None:
     if not migration_url:
         sys.exit("DATABASE_URL is set but DATABASE_MIGRATION_URL is not: set both (see .env.example)")
     migrate.upgrade(migration_url, os.environ["DATABASE_URL"])
-    seed.seed_demo(migration_url)
+    return seed.describe(seed.seed_demo(migration_url))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +105,12 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     os.environ.setdefault("ZENTRO_ENV", "development")
-    # A fresh cron secret per run, so the cron endpoints can be tried locally (printed below).
-    os.environ.setdefault("CRON_SECRET", secrets.token_urlsafe(32))
-    prepare_database()
+    load_local_secrets()
+    if not os.environ.get("RESEND_API_KEY"):
+        os.environ.setdefault("MAIL_DIR", str(MAIL_DIR))
+    accounts = prepare_database()
+    stop = threading.Event()
+    threading.Thread(target=drain_outbox_forever, args=(stop,), daemon=True, name="local-cron").start()
 
     import uvicorn
 
@@ -67,12 +118,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Zentro is running on {base}")
     print(f"  health:   curl -i {base}/api/health")
     print(f"  OpenAPI:  {base}{OPENAPI_PATH}")
-    print(f"  cron:     curl -i -H 'Authorization: Bearer {os.environ['CRON_SECRET']}' {base}/api/cron/purge_audit")
+    print(f"  cron:     curl -i -H 'Authorization: Bearer {os.environ['CRON_SECRET']}' {base}/api/cron/retention")
+    print(f"  sign in:  curl -i -H 'Content-Type: application/json' -d '{{\"email\": ...}}' {base}/api/auth/login")
+    if os.environ.get("MAIL_DIR"):
+        print(f"  mail:     emails are written to {os.environ['MAIL_DIR']} (no RESEND_API_KEY)")
+    print(accounts)
     # proxy_headers=False: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 and let a
     # local client pick the address that rate limits and the audit trail see.
-    uvicorn.run(
-        build_local_app(), host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False
-    )
+    try:
+        uvicorn.run(
+            build_local_app(),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=False,
+        )
+    finally:
+        stop.set()
     return 0
 
 

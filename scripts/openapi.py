@@ -34,9 +34,23 @@ _REF_TEMPLATE = "#/components/schemas/{name}"
 _WRITE_ERRORS = (400, 403, 413, 415, 422)
 _QUERY_ERRORS = (422,)
 _CRON_ERRORS = (401,)
+_SIGNED_IN_ERRORS = (401, 403)
 
 
-def document(functions: Iterable[tuple[str, tuple[Operation, ...]]], *, title: str = "Zentro API") -> dict[str, Any]:
+def _security(op: Operation) -> list[dict[str, list[str]]]:
+    if op.access.kind == "cron":
+        return [{"cronSecret": []}]
+    if op.access.kind == "permission":
+        return [{"sessionCookie": []}]
+    return []
+
+
+def document(
+    functions: Iterable[tuple[str, tuple[Operation, ...]]],
+    *,
+    title: str = "Zentro API",
+    session_cookie: str = "zentro_session",
+) -> dict[str, Any]:
     """OpenAPI 3.1 for (path, operations) pairs, as declared by function_app()."""
     functions = sorted(functions)
     types: list[Any] = [ErrorEnvelope]
@@ -56,7 +70,10 @@ def document(functions: Iterable[tuple[str, tuple[Operation, ...]]], *, title: s
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"cronSecret": {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"}},
+            "securitySchemes": {
+                "cronSecret": {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": session_cookie},
+            },
         },
     }
 
@@ -78,6 +95,8 @@ def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str
         errors |= set(_QUERY_ERRORS)
     if op.access.kind == "cron":
         errors |= set(_CRON_ERRORS)
+    if op.access.kind == "permission":
+        errors |= set(_SIGNED_IN_ERRORS)
     if path_params_of(path):
         errors.add(404)
     for status in sorted(errors):
@@ -89,8 +108,9 @@ def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str
     spec: dict[str, Any] = {
         "operationId": f"{op.method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
         "summary": op.summary or op.handler.__name__,
+        "description": f"Requires the `{op.access.permission}` permission." if op.access.permission else "",
         "responses": responses,
-        "security": [{"cronSecret": []}] if op.access.kind == "cron" else [],
+        "security": _security(op),
     }
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_params_of(path)
@@ -135,7 +155,12 @@ def declared_functions(root: Path, loader: FunctionLoader | None = None) -> list
 
 
 def project_document(root: Path = ROOT, loader: FunctionLoader | None = None) -> dict[str, Any]:
-    return document((path, operations) for _, path, operations in declared_functions(root, loader))
+    from lib.config import settings
+
+    return document(
+        ((path, operations) for _, path, operations in declared_functions(root, loader)),
+        session_cookie=settings().session_cookie_name,
+    )
 
 
 class OpenApiEndpoint:

@@ -8,9 +8,13 @@ reach the API through the same router the local server uses, in-process.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
+import re
 import secrets
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -22,19 +26,47 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+def _key_ring_value() -> str:
+    from lib.crypto import KeyRing
+
+    return KeyRing.generate_value(1)
+
+
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
-# Settings the app reads at import time; the database URL is added once Postgres is up.
+# Settings the app reads at import time; the database URL is added once Postgres is up. bcrypt
+# runs at cost 4 here for speed (production refuses less than 12; tests/lib/auth checks 12 too).
 os.environ["ZENTRO_ENV"] = "test"
 os.environ.setdefault("CRON_SECRET", secrets.token_urlsafe(32))
-for _name in ("SENTRY_DSN", "ALLOWED_ORIGINS", "VERCEL", "VERCEL_ENV"):
+os.environ.setdefault("PASSWORD_PEPPER", secrets.token_urlsafe(32))
+os.environ.setdefault("ENCRYPTION_KEYS", _key_ring_value())
+os.environ.setdefault("BCRYPT_COST", "4")
+os.environ.setdefault("MAIL_DIR", tempfile.mkdtemp(prefix="zentro-mail-"))
+# Until the `database` fixture starts Postgres: lets test modules introspect api/ at collection.
+os.environ.setdefault("DATABASE_URL", "postgresql://collecting@/nothing?host=/nonexistent")
+for _name in ("SENTRY_DSN", "ALLOWED_ORIGINS", "VERCEL", "VERCEL_ENV", "RESEND_API_KEY", "RESEND_API_URL"):
     os.environ.pop(_name, None)
 
 
 def libpq(url: str) -> str:
     """A SQLAlchemy URL as psycopg/libpq accepts it."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+DEFAULT_PASSWORD = "Quinoa-Ceviche-Arequipa-71"
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    """A user created for a test, with the password it signs in with."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    email: str
+    role: str
+    password: str = DEFAULT_PASSWORD
 
 
 class Database:
@@ -60,6 +92,62 @@ class Database:
                 (org_id, name or f"Org {org_id.hex[:6]}", f"org-{org_id.hex[:12]}"),
             )
         return org_id
+
+    def create_user(
+        self,
+        org_id: uuid.UUID,
+        role: str = "SELLER",
+        *,
+        email: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        status: str = "active",
+        language: str = "es",
+        full_name: str = "Persona de Prueba",
+    ) -> Account:
+        """A user inserted as the owner, its password hashed as the app hashes it."""
+        from lib.auth.passwords import PasswordHasher
+
+        hasher = PasswordHasher(os.environ["PASSWORD_PEPPER"], int(os.environ["BCRYPT_COST"]))
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.pe"
+        user_id = uuid.uuid4()
+        with self.connect("owner") as conn:
+            conn.execute("SELECT set_config('app.org_id', %s, true)", (str(org_id),))
+            conn.execute(
+                """INSERT INTO users (id, org_id, email, full_name, role, status, language, password_hash)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                (
+                    user_id,
+                    org_id,
+                    email,
+                    full_name,
+                    role,
+                    status,
+                    language,
+                    None if status == "invited" else hasher.hash(password),
+                ),
+            )
+        return Account(id=user_id, org_id=org_id, email=email, role=role, password=password)
+
+    def emails_to(self, address: str) -> list[dict[str, Any]]:
+        """Queued (not yet sent) emails for an address, oldest first, opened with the app's key ring.
+
+        Each has `template`, `subject`, `text`, `html`, `job_id`, `status` and, when the text
+        carries a one-time link, its `token`."""
+        from lib.crypto import KeyRing, SealContext
+
+        ring = KeyRing.parse(os.environ["ENCRYPTION_KEYS"])
+        with self.connect("superuser") as conn:
+            rows = conn.execute(
+                "SELECT id, org_id, payload, status FROM jobs WHERE kind = 'email' AND payload IS NOT NULL "
+                "ORDER BY created_at, id"
+            ).fetchall()
+        found = []
+        for job_id, org_id, payload, status in rows:
+            opened = json.loads(ring.open(bytes(payload), SealContext(org_id, "jobs", str(job_id), "payload")))
+            if opened["to"] == address:
+                token = re.search(r"#token=([A-Za-z0-9_-]{43})", opened["text"])
+                found.append({**opened, "job_id": job_id, "status": status, "token": token and token.group(1)})
+        return found
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +181,21 @@ def client(router: Any) -> Iterator[Any]:
 
     with TestClient(router, base_url="http://localhost:3000") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def browser(router: Any) -> Any:
+    """A factory of fresh clients, each with its own cookie jar (one per person in a test)."""
+    from starlette.testclient import TestClient
+
+    def new() -> TestClient:
+        return TestClient(router, base_url="http://localhost:3000")
+
+    return new
+
+
+def sign_in(client: Any, account: Account, **extra: str) -> Any:
+    """Log `account` in on `client`; asserts success and returns the response."""
+    response = client.post("/api/auth/login", json={"email": account.email, "password": account.password, **extra})
+    assert response.status_code == 200, response.text
+    return response

@@ -59,12 +59,12 @@ def test_the_document_is_valid_openapi_3_1(database: Any) -> None:
     schema = schemathesis.openapi.from_dict(document)
     operations = {(op.method.upper(), op.path) for op in (result.ok() for result in schema.get_all_operations())}
     assert ("GET", "/api/health") in operations
-    assert ("GET", "/api/cron/purge_audit") in operations
+    assert ("GET", "/api/cron/retention") in operations
 
 
 def test_cron_operations_declare_their_security(database: Any) -> None:
     document = project_document(ROOT)
-    assert document["paths"]["/api/cron/purge_audit"]["get"]["security"] == [{"cronSecret": []}]
+    assert document["paths"]["/api/cron/retention"]["get"]["security"] == [{"cronSecret": []}]
     assert document["paths"]["/api/health"]["get"]["security"] == []
 
 

@@ -52,6 +52,8 @@ def create_app_engine(settings: Settings) -> Engine:
         pool_size=2,
         max_overflow=3,
         pool_recycle=240,
+        # Error messages must not carry bound values (emails, hashes) into logs or Sentry.
+        hide_parameters=True,
         connect_args={
             "connect_timeout": max(2, int(settings.database_connect_timeout)),
             "application_name": "zentro",

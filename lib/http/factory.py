@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from lib.config import Settings
 from lib.config import settings as load_settings
+from lib.http.authentication import authenticate
 from lib.http.body_limit import BodyLimitMiddleware
 from lib.http.cors import CorsMiddleware
 from lib.http.cron_auth import require_cron_secret
@@ -111,8 +112,14 @@ def _cors(origins: tuple[str, ...], by_method: dict[str, Operation]) -> list[Mid
 
 
 async def _dispatch(op: Operation, request: Request, config: Settings, path_params: Iterable[str]) -> Response:
+    meta = request_meta(request.scope)
+    session = tenant = None
     if op.access.kind == "cron":
         require_cron_secret(request.headers, config)
+    elif op.access.permission is not None:
+        session, tenant = await anyio.to_thread.run_sync(
+            authenticate, request.cookies, op.access.permission, meta, config
+        )
 
     raw = await request.body()
     body: Any = None
@@ -133,13 +140,16 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
         query = decode_query(params, op.query)
 
     call: Call[Any, Any] = Call(
-        meta=request_meta(request.scope),
+        meta=meta,
         language=request_language(request.scope),
         body=body,
         query=query,
         path_params=dict(request.path_params),
         headers=request.headers,
+        cookies=request.cookies,
         settings=config,
+        session=session,
+        tenant=tenant,
     )
     if inspect.iscoroutinefunction(op.handler):
         result = await op.handler(call)

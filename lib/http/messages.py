@@ -36,6 +36,82 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "unauthorized": ("Se requiere autenticación.", "Authentication required."),
     "forbidden": ("No tienes permiso para esta acción.", "You do not have permission for this action."),
+    "invalid_credentials": (
+        "Correo o contraseña incorrectos.",
+        "Incorrect email or password.",
+    ),
+    "mfa_required": (
+        "Ingresa el código de tu aplicación de autenticación (o un código de recuperación).",
+        "Enter the code from your authenticator app (or a recovery code).",
+    ),
+    "invalid_mfa_code": ("El código no es válido o ya fue usado.", "The code is not valid or was already used."),
+    "too_many_attempts": (
+        "Demasiados intentos fallidos. Espera un momento antes de volver a intentarlo.",
+        "Too many failed attempts. Wait a moment before trying again.",
+    ),
+    "mfa_enrollment_required": (
+        "Tu organización exige verificación en dos pasos: actívala para continuar.",
+        "Your organization requires two-step verification: turn it on to continue.",
+    ),
+    "password_too_short": (
+        "La contraseña debe tener al menos 8 caracteres.",
+        "The password must have at least 8 characters.",
+    ),
+    "password_too_long": (
+        "La contraseña puede tener como máximo 128 caracteres.",
+        "The password can have at most 128 characters.",
+    ),
+    "password_too_common": (
+        "Esa contraseña es de las más usadas y fáciles de adivinar. Elige otra.",
+        "That password is among the most common and easiest to guess. Choose another.",
+    ),
+    "password_too_personal": (
+        "La contraseña no debe basarse en tu correo, tu nombre o el de tu organización.",
+        "The password must not be based on your email, your name or your organization's name.",
+    ),
+    "current_password_incorrect": (
+        "La contraseña actual no es correcta.",
+        "The current password is not correct.",
+    ),
+    "reauthentication_failed": (
+        "No pudimos confirmar tu identidad: revisa tu contraseña y tu código.",
+        "We could not confirm your identity: check your password and your code.",
+    ),
+    "invalid_email": ("El correo electrónico no es válido.", "The email address is not valid."),
+    "email_unavailable": (
+        "Ese correo ya tiene una cuenta en Zentro.",
+        "That email address already has a Zentro account.",
+    ),
+    "invalid_token": (
+        "El enlace no es válido o ya venció. Pide uno nuevo.",
+        "The link is not valid or has expired. Ask for a new one.",
+    ),
+    "cannot_change_own_role": ("No puedes cambiar tu propio rol.", "You cannot change your own role."),
+    "cannot_deactivate_self": ("No puedes desactivar tu propia cuenta.", "You cannot deactivate your own account."),
+    "cannot_reset_own_mfa": (
+        "No puedes restablecer tu propia verificación en dos pasos: desactívala desde tu perfil.",
+        "You cannot reset your own two-step verification: turn it off from your profile.",
+    ),
+    "last_admin": (
+        "La organización debe conservar al menos un administrador activo.",
+        "The organization must keep at least one active administrator.",
+    ),
+    "mfa_already_enabled": (
+        "La verificación en dos pasos ya está activa.",
+        "Two-step verification is already on.",
+    ),
+    "mfa_not_started": (
+        "Primero inicia la activación de la verificación en dos pasos.",
+        "Start turning on two-step verification first.",
+    ),
+    "mfa_not_enrolled": (
+        "La verificación en dos pasos no está activa.",
+        "Two-step verification is not on.",
+    ),
+    "mfa_required_by_organization": (
+        "Tu organización exige la verificación en dos pasos para tu rol.",
+        "Your organization requires two-step verification for your role.",
+    ),
     "database_unavailable": (
         "La base de datos no está disponible. Inténtalo de nuevo en unos segundos.",
         "The database is unavailable. Try again in a few seconds.",

@@ -17,9 +17,11 @@ from typing import Any, Literal
 
 from starlette.datastructures import Headers
 
+from lib.auth.sessions import Session
 from lib.config import Settings
 from lib.http.messages import Language
-from lib.tenancy import RequestMeta
+from lib.permissions import Permission
+from lib.tenancy import RequestMeta, TenantContext
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -31,13 +33,23 @@ class Access:
 
     - `PUBLIC`: anyone (health checks, login).
     - `CRON`: only Vercel's scheduler, proven by `Authorization: Bearer $CRON_SECRET`.
+    - `requires(Permission.X)`: a signed-in user whose role holds X in lib/permissions.POLICY.
     """
 
-    kind: Literal["public", "cron"]
+    kind: Literal["public", "cron", "permission"]
+    permission: Permission | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind == "permission") != (self.permission is not None):
+            raise ValueError("a permission is required exactly when kind is 'permission'")
 
 
 PUBLIC = Access("public")
 CRON = Access("cron")
+
+
+def requires(permission: Permission) -> Access:
+    return Access("permission", permission)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +62,16 @@ class Call[B, Q]:
     query: Q
     path_params: Mapping[str, str]
     headers: Headers
+    cookies: Mapping[str, str]
     settings: Settings
+    session: Session | None = None
+    tenant: TenantContext | None = None
+
+    def require_tenant(self) -> tuple[TenantContext, Session]:
+        """The signed-in context of a `requires(...)` operation (never None there)."""
+        if self.tenant is None or self.session is None:
+            raise RuntimeError("this operation has no signed-in user; declare requires(...)")
+        return self.tenant, self.session
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,16 @@ class Schema(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base for request and response bodies."""
 
 
+# No NUL in any text: Postgres cannot store it and no honest input carries it. Declared in the
+# schema (so clients and the OpenAPI document know) and enforced again after decoding.
+NO_NUL = "^[^\x00]*$"
+
+
+def text(*, max_length: int, min_length: int = 0, description: str | None = None) -> msgspec.Meta:
+    """Constraints for a free-text request field: `Annotated[str, text(max_length=200)]`."""
+    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=NO_NUL, description=description)
+
+
 _LOCATION = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 
 
@@ -30,22 +40,51 @@ def _validation_error(exc: msgspec.ValidationError) -> ApiError:
     return ApiError("validation_failed", 422, details=[ErrorDetail(field=path, reason=reason)])
 
 
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where a string with a NUL character is, if anywhere. Postgres text cannot hold NUL and no
+    legitimate input has one: it is refused like any other invalid value."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _refuse_nul(decoded: object) -> None:
+    found = _nul_path(msgspec.to_builtins(decoded), "$")
+    if found:
+        detail = ErrorDetail(field=found, reason="NUL characters are not allowed")
+        raise ApiError("validation_failed", 422, details=[detail])
+
+
 def decode_json[T](raw: bytes, schema: type[T]) -> T:
     """Decode and validate a JSON body: 400 when it is not JSON, 422 when it does not fit."""
     try:
-        return msgspec.json.decode(raw, type=schema)
+        decoded = msgspec.json.decode(raw, type=schema)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from None
     except msgspec.DecodeError:
         raise ApiError("invalid_json", 400) from None
+    _refuse_nul(decoded)
+    return decoded
 
 
 def decode_query[T](params: Mapping[str, str], schema: type[T]) -> T:
     """Validate query parameters, converting strings to the declared types."""
     try:
-        return msgspec.convert(dict(params), type=schema, strict=False)
+        decoded = msgspec.convert(dict(params), type=schema, strict=False)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from None
+    _refuse_nul(decoded)
+    return decoded
 
 
 _encoder = msgspec.json.Encoder()

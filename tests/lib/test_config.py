@@ -3,13 +3,27 @@ from __future__ import annotations
 import pytest
 
 from lib.config import ConfigError, Secret, Settings
+from lib.crypto import KeyRing
 
 GOOD_SECRET = "k3vQ9w0Zb1nT7yR4pL2sX8aC6dF5gH0j"
 NEON_URL = "postgresql://app:s3cr3tpw@ep-cool-1234-pooler.us-east-2.aws.neon.tech/zentro?sslmode=require"
 
 
+KEYS = KeyRing.generate_value(1)
+PEPPER = "Zq9w0Zb1nT7yR4pL2sX8aC6dF5gH0jK3vQ"
+
+
 def prod_env(**overrides: str) -> dict[str, str]:
-    env = {"VERCEL": "1", "VERCEL_ENV": "production", "DATABASE_URL": NEON_URL, "CRON_SECRET": GOOD_SECRET}
+    env = {
+        "VERCEL": "1",
+        "VERCEL_ENV": "production",
+        "DATABASE_URL": NEON_URL,
+        "CRON_SECRET": GOOD_SECRET,
+        "PASSWORD_PEPPER": PEPPER,
+        "ENCRYPTION_KEYS": KEYS,
+        "RESEND_API_KEY": "re_test_0123456789abcdef",
+        "APP_BASE_URL": "https://app.zentro.one",
+    }
     env.update(overrides)
     return {k: v for k, v in env.items() if v != ""}
 
@@ -21,7 +35,9 @@ def test_production_starts_with_real_secrets() -> None:
     assert settings.database_url.reveal().startswith("postgresql+psycopg://")
 
 
-@pytest.mark.parametrize("missing", ["DATABASE_URL", "CRON_SECRET"])
+@pytest.mark.parametrize(
+    "missing", ["DATABASE_URL", "CRON_SECRET", "PASSWORD_PEPPER", "ENCRYPTION_KEYS", "RESEND_API_KEY", "APP_BASE_URL"]
+)
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
     env = prod_env()
     del env[missing]
@@ -44,11 +60,42 @@ def test_production_database_must_use_tls() -> None:
     assert Settings.from_env(prod_env(DATABASE_URL=plain + "?sslmode=verify-full")).deployed
 
 
-def test_development_needs_no_secrets() -> None:
-    settings = Settings.from_env({"DATABASE_URL": "postgresql://zentro_api@/zentro?host=/tmp/x"})
+def test_development_needs_only_its_own_local_secrets() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://zentro_api@/zentro?host=/tmp/x",
+            "PASSWORD_PEPPER": PEPPER,
+            "ENCRYPTION_KEYS": KEYS,
+        }
+    )
     assert settings.environment == "development"
     assert not settings.deployed
     assert settings.cron_secret is None
+    assert settings.resend_api_key is None
+
+
+def test_production_cookies_are_secure_and_host_prefixed_and_cannot_be_downgraded() -> None:
+    settings = Settings.from_env(prod_env())
+    assert settings.session_cookie_secure
+    assert settings.session_cookie_name == "__Host-zentro_session"
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
+        Settings.from_env(prod_env(SESSION_COOKIE_SECURE="false"))
+    local = Settings.from_env(
+        {"DATABASE_URL": "postgresql://x@/y?host=/tmp", "PASSWORD_PEPPER": PEPPER, "ENCRYPTION_KEYS": KEYS}
+    )
+    assert not local.session_cookie_secure
+    assert local.session_cookie_name == "zentro_session"
+
+
+def test_production_bcrypt_cost_is_at_least_12() -> None:
+    with pytest.raises(ConfigError, match="BCRYPT_COST"):
+        Settings.from_env(prod_env(BCRYPT_COST="10"))
+    assert Settings.from_env(prod_env(BCRYPT_COST="13")).bcrypt_cost == 13
+
+
+def test_an_invalid_key_ring_stops_the_app() -> None:
+    with pytest.raises(ConfigError, match="ENCRYPTION_KEYS"):
+        Settings.from_env(prod_env(ENCRYPTION_KEYS="1:c2hvcnQ"))
 
 
 def test_a_vercel_deployment_cannot_be_downgraded_to_development() -> None:
@@ -66,7 +113,7 @@ def test_preview_deployments_are_as_strict_as_production() -> None:
 
 def test_unknown_environment_name_is_refused() -> None:
     with pytest.raises(ConfigError, match="ZENTRO_ENV"):
-        Settings.from_env({"DATABASE_URL": NEON_URL, "ZENTRO_ENV": "prod"})
+        Settings.from_env({"DATABASE_URL": NEON_URL, "ZENTRO_ENV": "prod", "PASSWORD_PEPPER": PEPPER})
 
 
 def test_audit_retention_cannot_go_below_90_days() -> None:
@@ -88,6 +135,8 @@ def test_secrets_never_appear_in_repr() -> None:
     settings = Settings.from_env(prod_env())
     text = repr(settings) + str(settings)
     assert GOOD_SECRET not in text
+    assert PEPPER not in text
+    assert KEYS.split(":", 1)[1] not in text
     assert "s3cr3tpw" not in text
     assert repr(Secret("hunter2")) == "Secret('**********')"
     assert Secret("hunter2").reveal() == "hunter2"

@@ -8,12 +8,15 @@ from dataclasses import replace
 from starlette.testclient import TestClient
 
 from lib.config import Secret, Settings
+from lib.crypto import KeyRing
 from lib.http import PUBLIC, ApiError, Call, Operation, Reply, Schema, function_app
 
 TEST_SETTINGS = Settings(
     environment="test",
     on_vercel=False,
     database_url=Secret("postgresql+psycopg://nobody@/nothing?host=/nonexistent"),
+    password_pepper=Secret("a-pepper-for-apps-that-never-hash-anything"),
+    encryption_keys=Secret(KeyRing.generate_value(1)),
     cron_secret=Secret("a-cron-secret-long-enough-for-the-rules-123"),
     max_body_bytes=2048,
 )

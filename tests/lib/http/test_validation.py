@@ -54,3 +54,10 @@ def test_a_non_json_media_type_is_415() -> None:
 def test_a_body_on_an_operation_that_takes_none_is_refused() -> None:
     response = echo_client().request("GET", "/api/echo", content=b'{"x": 1}')
     assert response.status_code == 422
+
+
+def test_nul_characters_are_refused_before_reaching_the_database() -> None:
+    response = echo_client().post("/api/echo", json={"sku": "A\u0000B", "quantity": 1})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "$.sku"
+    assert echo_client().post("/api/echo", json={"sku": "AB", "quantity": 1}).status_code == 200

@@ -1,4 +1,4 @@
-"""GET /api/cron/purge_audit answers only Vercel Cron's bearer secret, then purges and records."""
+"""GET /api/cron/retention answers only Vercel Cron's bearer secret, then purges and records."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from starlette.testclient import TestClient
 
 from lib.config import settings
 
-PATH = "/api/cron/purge_audit"
-FILE = Path(__file__).resolve().parents[3] / "api" / "cron" / "purge_audit.py"
+PATH = "/api/cron/retention"
+FILE = Path(__file__).resolve().parents[3] / "api" / "cron" / "retention.py"
 
 
 def fresh_import() -> ModuleType:
-    """api/cron/purge_audit.py imported anew, so its app is built from the current environment."""
-    spec = importlib.util.spec_from_file_location("purge_audit_under_test", FILE)
+    """api/cron/retention.py imported anew, so its app is built from the current environment."""
+    spec = importlib.util.spec_from_file_location("retention_under_test", FILE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -59,16 +59,19 @@ def test_requests_without_the_secret_are_401(client: Any, headers: dict[str, str
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_vercel_cron_with_the_secret_purges_and_the_run_is_recorded(client: Any, database: Any) -> None:
+def test_vercel_cron_with_the_secret_purges_and_the_runs_are_recorded(client: Any, database: Any) -> None:
     response = client.get(PATH, headers={**bearer(os.environ["CRON_SECRET"]), "User-Agent": "vercel-cron/1.0"})
     assert response.status_code == 200
     body = response.json()
     assert body["retention_days"] == 90
     with database.connect("superuser") as conn:
-        job, rows = conn.execute(
-            "SELECT job, rows_affected FROM maintenance_runs WHERE id = %s", (body["run_id"],)
-        ).fetchone()
-    assert (job, rows) == ("audit_purge", body["removed"])
+        runs = dict(
+            conn.execute(
+                "SELECT job, rows_affected FROM maintenance_runs WHERE id IN (%s, %s)",
+                (body["audit_run_id"], body["auth_run_id"]),
+            ).fetchall()
+        )
+    assert runs == {"audit_purge": body["audit_removed"], "auth_purge": body["auth_removed"]}
 
 
 def test_with_no_cron_secret_configured_every_request_is_401(cron_secret_unset: None) -> None:

@@ -1,0 +1,1 @@
+"""Authentication: passwords, sessions, second factors, one-time tokens, throttling, login."""

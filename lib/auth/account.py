@@ -1,0 +1,154 @@
+"""Changing, resetting and first setting a password.
+
+- Change (signed in): needs the current password; ends the user's other sessions and sends a
+  security alert.
+- Reset: requesting one answers the same whether or not the email has an account (the caller
+  always says "if the address exists, we sent a link"); the link carries a one-hour,
+  single-use, password-reset-only token; completing it ends every session of the account.
+- Invitation: the invited user sets their first password with the invitation token and is
+  signed in.
+New passwords always go through lib/auth/password_policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import text
+
+from lib import audit
+from lib.audit import Target
+from lib.auth import credentials, one_time_tokens, sessions, throttle
+from lib.auth.credentials import Credentials
+from lib.auth.one_time_tokens import Purpose
+from lib.auth.password_policy import PasswordRejected, check_new_password
+from lib.auth.passwords import PasswordHasher
+from lib.config import Settings
+from lib.db import TenantTx, tenant_transaction, unscoped_transaction
+from lib.email.outbox import enqueue_email
+from lib.http.errors import ApiError
+from lib.tenancy import Actor, RequestMeta, Role, TenantContext
+
+_FIND_ACTIVE = text("SELECT user_id, org_id, role, status FROM auth_login_candidate(:email)")
+_ACTIVATE = text(
+    "UPDATE users SET status = 'active', full_name = coalesce(:full_name, full_name), updated_at = :now "
+    "WHERE org_id = :org AND id = :id AND status = 'invited'"
+)
+# At most this many reset emails per address per hour, whatever the caller asks.
+RESET_REQUESTS = throttle.Rule(
+    free_failures=3,
+    window=throttle.ACCOUNT.window,
+    first_lock=throttle.ACCOUNT.max_lock,
+    max_lock=throttle.ACCOUNT.max_lock,
+)
+
+
+def _hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(settings.password_pepper.reveal(), settings.bcrypt_cost)
+
+
+def _checked(password: str, creds: Credentials) -> None:
+    try:
+        check_new_password(password, personal_words=(creds.email.split("@")[0], creds.org_name, creds.full_name))
+    except PasswordRejected as rejected:
+        raise ApiError(rejected.code, 422) from None
+
+
+def _password_changed_alert(tx: TenantTx, creds: Credentials, now: datetime) -> None:
+    enqueue_email(
+        tx,
+        to=creds.email,
+        template="password_changed",
+        language=creds.language,
+        params={"when": now.isoformat(timespec="seconds"), "ip": tx.ctx.request.client_ip or ""},
+        now=now,
+    )
+
+
+def change_password(tx: TenantTx, session_id: UUID, current: str, new: str, settings: Settings, now: datetime) -> None:
+    user_id = tx.ctx.actor.user_id
+    creds = credentials.load(tx, user_id) if user_id else None
+    if user_id is None or creds is None:
+        raise ApiError("unauthorized", 401)
+    hasher = _hasher(settings)
+    if not hasher.verify(current, creds.password_hash):
+        raise ApiError("current_password_incorrect", 403)
+    _checked(new, creds)
+    credentials.set_password_hash(tx, user_id, hasher.hash(new), now)
+    sessions.revoke_user_sessions(tx, user_id, "password_changed", now, keep=session_id)
+    audit.record(tx, "auth.password_changed", Target("user", user_id))
+    _password_changed_alert(tx, creds, now)
+
+
+def request_reset(email: str, meta: RequestMeta, settings: Settings, now: datetime) -> None:
+    """Send a reset link if the email has an active account. Never says which happened."""
+    normalised = email.strip().lower()
+    cap = (throttle.key(settings.password_pepper.reveal(), "reset", normalised, RESET_REQUESTS),)
+    if throttle.retry_after(cap, now) is not None:
+        return
+    throttle.record_failure(cap, now)  # every request counts towards the hourly cap
+    with unscoped_transaction() as conn:
+        row = conn.execute(_FIND_ACTIVE, {"email": normalised}).one_or_none()
+    if row is None or row.status != "active":
+        return
+    ctx = TenantContext(org_id=row.org_id, actor=Actor(user_id=row.user_id, role=Role(row.role)), request=meta)
+    with tenant_transaction(ctx) as tx:
+        creds = credentials.load(tx, row.user_id)
+        if creds is None:
+            return
+        token = one_time_tokens.issue(tx, row.user_id, Purpose.PASSWORD_RESET, now)
+        minutes = int(one_time_tokens.LIFETIMES[Purpose.PASSWORD_RESET].total_seconds() // 60)
+        enqueue_email(
+            tx,
+            to=creds.email,
+            template="password_reset",
+            language=creds.language,
+            params={"link": f"{settings.app_base_url}/reset-password#token={token}", "expires_minutes": str(minutes)},
+            now=now,
+        )
+        audit.record(tx, "auth.password_reset_requested", Target("user", row.user_id))
+
+
+def complete_reset(token: str, new: str, meta: RequestMeta, settings: Settings, now: datetime) -> None:
+    ref = one_time_tokens.find(token, Purpose.PASSWORD_RESET, now)
+    if ref is None:
+        raise ApiError("invalid_token", 404)
+    ctx = TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=None), request=meta)
+    with tenant_transaction(ctx) as tx:
+        creds = credentials.load(tx, ref.user_id)
+        if creds is None or creds.status != "active":
+            raise ApiError("invalid_token", 404)
+        _checked(new, creds)
+        if not one_time_tokens.redeem(tx, ref, now):
+            raise ApiError("invalid_token", 404)
+        credentials.set_password_hash(tx, ref.user_id, _hasher(settings).hash(new), now)
+        sessions.revoke_user_sessions(tx, ref.user_id, "password_reset", now)
+        audit.record(tx, "auth.password_reset", Target("user", ref.user_id))
+        _password_changed_alert(tx, creds, now)
+
+
+def accept_invitation(
+    token: str, password: str, full_name: str | None, meta: RequestMeta, settings: Settings, now: datetime
+) -> tuple[str, UUID]:
+    """Set the first password of an invited account and sign it in; returns (session token, user)."""
+    ref = one_time_tokens.find(token, Purpose.INVITATION, now)
+    if ref is None:
+        raise ApiError("invalid_token", 404)
+    ctx = TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=None), request=meta)
+    with tenant_transaction(ctx) as tx:
+        creds = credentials.load(tx, ref.user_id)
+        if creds is None or creds.status != "invited":
+            raise ApiError("invalid_token", 404)
+        _checked(password, creds)
+        if not one_time_tokens.redeem(tx, ref, now):
+            raise ApiError("invalid_token", 404)
+        credentials.set_password_hash(tx, ref.user_id, _hasher(settings).hash(password), now)
+        tx.conn.execute(_ACTIVATE, {"org": ref.org_id, "id": ref.user_id, "full_name": full_name, "now": now})
+        signed_in = TenantTx(
+            conn=tx.conn,
+            ctx=TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=Role(creds.role)), request=meta),
+        )
+        audit.record(signed_in, "user.invitation_accepted", Target("user", ref.user_id))
+        session_token, _ = sessions.create(signed_in, ref.user_id, settings, now)
+    return session_token, ref.user_id

@@ -1,0 +1,144 @@
+"""Server-side sessions: a 256-bit random token in a cookie, only its SHA-256 in the database.
+
+- A new token at every login; whatever session cookie the browser already carried is revoked
+  (a cookie planted before login stops working: no session fixation).
+- Idle timeout and absolute lifetime are enforced where the session is looked up
+  (`auth_session_resolve`), with the application's clock.
+- Logout revokes on the server; password change, role change, deactivation and MFA changes
+  revoke the user's other sessions.
+- The cookie: `__Host-zentro_session`, HttpOnly, Secure, SameSite=Lax, Path=/, no Domain in
+  production; locally `zentro_session` without Secure, by configuration (SESSION_COOKIE_SECURE).
+  The token appears only in Set-Cookie: never in a body, a log line or an audit row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import text
+
+from lib.config import Settings
+from lib.db import TenantTx, unscoped_transaction
+from lib.tenancy import Role
+
+TOKEN_BYTES = 32
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+_RESOLVE = text(
+    "SELECT session_id, org_id, user_id, role, language, mfa_enabled, org_mfa_required, created_at "
+    "FROM auth_session_resolve(:hash, :now, :idle)"
+)
+_CREATE = text(
+    """
+    INSERT INTO sessions (org_id, user_id, token_hash, created_at, last_seen_at, expires_at, client_ip, user_agent)
+    VALUES (:org, :user, :hash, :now, :now, :expires, CAST(:ip AS inet), :ua)
+    RETURNING id
+    """
+)
+_REVOKE_ONE = text(
+    "UPDATE sessions SET revoked_at = :now, revoked_reason = :reason "
+    "WHERE org_id = :org AND id = :id AND revoked_at IS NULL"
+)
+_REVOKE_USER = text(
+    "UPDATE sessions SET revoked_at = :now, revoked_reason = :reason "
+    "WHERE org_id = :org AND user_id = :user AND revoked_at IS NULL AND id IS DISTINCT FROM :keep"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live session, as resolved from its cookie."""
+
+    session_id: UUID
+    org_id: UUID
+    user_id: UUID
+    role: Role
+    language: str
+    mfa_enabled: bool
+    org_mfa_required: bool
+    created_at: datetime
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def resolve(token: str | None, settings: Settings, now: datetime) -> Session | None:
+    """The live session behind a cookie value, or None. Never raises for a bad cookie."""
+    if not token or not _TOKEN_SHAPE.match(token):
+        return None
+    with unscoped_transaction() as conn:
+        row = conn.execute(
+            _RESOLVE, {"hash": token_hash(token), "now": now, "idle": settings.session_idle_minutes * 60}
+        ).one_or_none()
+    if row is None:
+        return None
+    return Session(
+        session_id=row.session_id,
+        org_id=row.org_id,
+        user_id=row.user_id,
+        role=Role(row.role),
+        language=row.language,
+        mfa_enabled=row.mfa_enabled,
+        org_mfa_required=row.org_mfa_required,
+        created_at=row.created_at,
+    )
+
+
+def create(tx: TenantTx, user_id: UUID, settings: Settings, now: datetime) -> tuple[str, UUID]:
+    """Start a session for `user_id` in tx's organization; returns (token, session id)."""
+    token = new_token()
+    session_id = tx.conn.execute(
+        _CREATE,
+        {
+            "org": tx.ctx.org_id,
+            "user": user_id,
+            "hash": token_hash(token),
+            "now": now,
+            "expires": now + timedelta(hours=settings.session_absolute_hours),
+            "ip": tx.ctx.request.client_ip,
+            "ua": tx.ctx.request.user_agent,
+        },
+    ).scalar_one()
+    return token, session_id
+
+
+def revoke(tx: TenantTx, session_id: UUID, reason: str, now: datetime) -> bool:
+    return bool(
+        tx.conn.execute(_REVOKE_ONE, {"org": tx.ctx.org_id, "id": session_id, "reason": reason, "now": now}).rowcount
+    )
+
+
+def revoke_user_sessions(tx: TenantTx, user_id: UUID, reason: str, now: datetime, *, keep: UUID | None = None) -> int:
+    """Revoke every live session of a user, except `keep` (the one making the change)."""
+    params = {"org": tx.ctx.org_id, "user": user_id, "reason": reason, "now": now, "keep": keep}
+    return int(tx.conn.execute(_REVOKE_USER, params).rowcount)
+
+
+def cookie_header(settings: Settings, token: str) -> str:
+    parts = [
+        f"{settings.session_cookie_name}={token}",
+        "Path=/",
+        "HttpOnly",
+        "SameSite=Lax",
+        f"Max-Age={settings.session_absolute_hours * 3600}",
+    ]
+    if settings.session_cookie_secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def clearing_cookie_header(settings: Settings) -> str:
+    parts = [f"{settings.session_cookie_name}=", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=0"]
+    if settings.session_cookie_secure:
+        parts.append("Secure")
+    return "; ".join(parts)

@@ -1,0 +1,71 @@
+"""Who may do what: the one permission policy.
+
+Every api/ operation declares the permission it needs (`requires(Permission.X)`); this table is
+the only place that says which roles hold it. tests/test_permission_matrix.py walks every route
+against every role (and anonymous) and fails when a route answers against this table, so a
+change of policy is a change here and nowhere else.
+
+Roles get the minimum their work needs:
+- ADMIN runs the organization: users, roles, security settings.
+- SUPERVISOR oversees operations; sees the team, does not manage accounts.
+- SELLER captures orders; LOGISTICS prepares and dispatches them (their permissions arrive with
+  the orders issue).
+Every signed-in user manages their own session, password and second factor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from lib.tenancy import Role
+
+
+class Permission(StrEnum):
+    SESSION_READ = "session.read"
+    SESSION_END = "session.end"
+    PASSWORD_CHANGE = "password.change"  # noqa: S105 - a permission name
+    MFA_MANAGE_OWN = "mfa.manage_own"
+    USERS_READ = "users.read"
+    USERS_MANAGE = "users.manage"
+    ORGANIZATION_READ = "organization.read"
+    ORGANIZATION_SECURITY_MANAGE = "organization.security.manage"
+
+
+_EVERYONE = frozenset(Role)
+
+POLICY: Mapping[Permission, frozenset[Role]] = {
+    Permission.SESSION_READ: _EVERYONE,
+    Permission.SESSION_END: _EVERYONE,
+    Permission.PASSWORD_CHANGE: _EVERYONE,
+    Permission.MFA_MANAGE_OWN: _EVERYONE,
+    Permission.USERS_READ: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.ORGANIZATION_READ: _EVERYONE,
+    Permission.ORGANIZATION_SECURITY_MANAGE: frozenset({Role.ADMIN}),
+}
+
+# What a user whose organization requires MFA may still do before enrolling a second factor:
+# see who they are, enrol, and leave.
+BEFORE_MFA_ENROLMENT = frozenset({Permission.SESSION_READ, Permission.SESSION_END, Permission.MFA_MANAGE_OWN})
+
+# Roles an organization's MFA requirement applies to.
+MFA_REQUIRABLE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return role in POLICY[permission]
+
+
+def granted(role: Role) -> list[Permission]:
+    """The permissions a role holds, in declaration order."""
+    return [permission for permission in Permission if role in POLICY[permission]]
+
+
+def _check_complete() -> None:
+    missing = [permission for permission in Permission if permission not in POLICY]
+    if missing:
+        raise RuntimeError(f"permissions without a policy entry: {missing}")
+
+
+_check_complete()

@@ -1,0 +1,1 @@
+"""Tests of lib/email: templates, the Resend transport against a local fake, the .eml directory."""

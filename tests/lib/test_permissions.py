@@ -1,0 +1,45 @@
+"""The policy itself, written out: widening a role's permissions is a change to review here."""
+
+from __future__ import annotations
+
+from lib.permissions import BEFORE_MFA_ENROLMENT, POLICY, Permission, granted
+from lib.tenancy import Role
+
+EXPECTED = {
+    Role.ADMIN: set(Permission),
+    Role.SUPERVISOR: {
+        Permission.SESSION_READ,
+        Permission.SESSION_END,
+        Permission.PASSWORD_CHANGE,
+        Permission.MFA_MANAGE_OWN,
+        Permission.USERS_READ,
+        Permission.ORGANIZATION_READ,
+    },
+    Role.SELLER: {
+        Permission.SESSION_READ,
+        Permission.SESSION_END,
+        Permission.PASSWORD_CHANGE,
+        Permission.MFA_MANAGE_OWN,
+        Permission.ORGANIZATION_READ,
+    },
+    Role.LOGISTICS: {
+        Permission.SESSION_READ,
+        Permission.SESSION_END,
+        Permission.PASSWORD_CHANGE,
+        Permission.MFA_MANAGE_OWN,
+        Permission.ORGANIZATION_READ,
+    },
+}
+
+
+def test_each_role_holds_exactly_its_permissions() -> None:
+    for role, expected in EXPECTED.items():
+        assert set(granted(role)) == expected, role
+
+
+def test_every_permission_is_in_the_policy() -> None:
+    assert set(POLICY) == set(Permission)
+
+
+def test_before_enrolling_mfa_a_user_can_only_look_enrol_or_leave() -> None:
+    assert {Permission.SESSION_READ, Permission.SESSION_END, Permission.MFA_MANAGE_OWN} == BEFORE_MFA_ENROLMENT

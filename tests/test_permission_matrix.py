@@ -1,0 +1,183 @@
+"""Every route x every role (and anonymous) against the one policy in lib/permissions.
+
+For each operation of every api/ file this test knows a request that succeeds when the caller
+may make it. It fails when:
+- a route has no declared access rule (the factory refuses those) or no example here;
+- anonymous reaches a signed-in route (must be 401), or a cron route without its secret;
+- a role the policy denies gets anything but 403 `forbidden`;
+- a role the policy allows gets anything but the example's success status.
+Each case runs in a fresh organization, so one case's writes cannot decide another's answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+
+from lib.http.operation import Operation
+from lib.permissions import allows
+from lib.tenancy import Role
+from scripts.openapi import declared_functions
+from tests.conftest import Account, Database, sign_in
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = [role.value for role in Role]
+
+
+@dataclass
+class World:
+    """A fresh organization: the caller (if any), a target user and their browsers."""
+
+    database: Database
+    client: Any
+    caller: Account | None
+    target: Account
+
+
+@dataclass(frozen=True)
+class Example:
+    method: str
+    path: Callable[[World], str]
+    body: Callable[[World], Any] | None = None
+    success: int = 200
+    setup: Callable[[World], None] | None = None
+
+
+def _new_email(_: World) -> dict[str, Any]:
+    return {"email": f"inv-{uuid.uuid4().hex[:8]}@example.pe", "role": "SELLER", "full_name": "Invitada"}
+
+
+def _begin_mfa(world: World) -> None:
+    begun = world.client.post("/api/auth/mfa")
+    assert begun.status_code == 201
+    world.client.mfa_secret = begun.json()["secret"]  # type: ignore[attr-defined]
+
+
+def _enable_target_mfa(world: World, browser: Any) -> None:
+    client = browser()
+    sign_in(client, world.target)
+    secret = client.post("/api/auth/mfa").json()["secret"]
+    assert client.put("/api/auth/mfa", json={"code": pyotp.TOTP(secret).now()}).status_code == 200
+
+
+STATIC = {
+    ("GET", "/api/auth/session"): Example("GET", lambda w: "/api/auth/session"),
+    ("POST", "/api/auth/logout"): Example("POST", lambda w: "/api/auth/logout", success=204),
+    ("PUT", "/api/auth/password"): Example(
+        "PUT",
+        lambda w: "/api/auth/password",
+        lambda w: {"current_password": w.caller.password if w.caller else "x", "new_password": "Nuevo-Clave-Segura-77"},
+        success=204,
+    ),
+    ("POST", "/api/auth/mfa"): Example("POST", lambda w: "/api/auth/mfa", success=201),
+    ("PUT", "/api/auth/mfa"): Example(
+        "PUT",
+        lambda w: "/api/auth/mfa",
+        lambda w: {"code": pyotp.TOTP(getattr(w.client, "mfa_secret", "A" * 32)).now()},
+        setup=_begin_mfa,
+    ),
+    ("DELETE", "/api/auth/mfa"): Example("DELETE", lambda w: "/api/auth/mfa", lambda w: {"password": "x"}, success=409),
+    ("GET", "/api/users"): Example("GET", lambda w: "/api/users"),
+    ("POST", "/api/users"): Example("POST", lambda w: "/api/users", _new_email, success=201),
+    ("GET", "/api/users/{id}"): Example("GET", lambda w: f"/api/users/{w.target.id}"),
+    ("PATCH", "/api/users/{id}"): Example(
+        "PATCH", lambda w: f"/api/users/{w.target.id}", lambda w: {"role": "LOGISTICS"}
+    ),
+    ("DELETE", "/api/users/{id}/mfa"): Example("DELETE", lambda w: f"/api/users/{w.target.id}/mfa", success=204),
+    ("GET", "/api/organization"): Example("GET", lambda w: "/api/organization"),
+    ("PATCH", "/api/organization"): Example("PATCH", lambda w: "/api/organization", lambda w: {"mfa_required": False}),
+    # Public routes: anyone, signed in or not.
+    ("GET", "/api/health"): Example("GET", lambda w: "/api/health"),
+    ("POST", "/api/auth/login"): Example(
+        "POST", lambda w: "/api/auth/login", lambda w: {"email": w.target.email, "password": w.target.password}
+    ),
+    ("POST", "/api/auth/password_reset"): Example(
+        "POST", lambda w: "/api/auth/password_reset", lambda w: {"email": w.target.email}, success=202
+    ),
+    ("POST", "/api/auth/password_reset/confirm"): Example(
+        "POST",
+        lambda w: "/api/auth/password_reset/confirm",
+        lambda w: {"token": "A" * 43, "new_password": "Nuevo-Clave-Segura-77"},
+        success=404,
+    ),
+    ("POST", "/api/auth/invitation"): Example(
+        "POST",
+        lambda w: "/api/auth/invitation",
+        lambda w: {"token": "A" * 43, "password": "Nuevo-Clave-Segura-77"},
+        success=404,
+    ),
+    # Cron routes: nobody without the secret (tests/api/cron cover the secret itself).
+    ("GET", "/api/cron/retention"): Example("GET", lambda w: "/api/cron/retention", success=401),
+    ("GET", "/api/cron/outbox"): Example("GET", lambda w: "/api/cron/outbox", success=401),
+}
+
+OPERATIONS: list[tuple[str, str, Operation]] = [
+    (path, op.method, op) for _, path, operations in declared_functions(ROOT) for op in operations
+]
+
+
+def test_every_route_has_an_example_here() -> None:
+    declared = {(method, path) for path, method, _ in OPERATIONS}
+    assert declared == set(STATIC), f"missing: {declared - set(STATIC)}; stale: {set(STATIC) - declared}"
+
+
+def test_every_operation_declares_its_access() -> None:
+    for path, method, op in OPERATIONS:
+        assert op.access.kind in ("public", "cron", "permission"), (method, path)
+        if op.access.kind == "permission":
+            assert op.access.permission is not None
+
+
+def _world(database: Database, browser: Any, role: str | None) -> World:
+    org = database.create_org()
+    caller = database.create_user(org, role) if role else None
+    target = database.create_user(org, "SELLER")
+    client = browser()
+    if caller is not None:
+        sign_in(client, caller)
+    return World(database=database, client=client, caller=caller, target=target)
+
+
+def _call(world: World, example: Example) -> Any:
+    body = example.body(world) if example.body else None
+    return world.client.request(example.method, example.path(world), json=body)
+
+
+@pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])
+@pytest.mark.parametrize(("path", "method", "op"), OPERATIONS, ids=[f"{m} {p}" for p, m, _ in OPERATIONS])
+def test_route_answers_as_the_policy_says(
+    database: Database, browser: Any, role: str | None, path: str, method: str, op: Operation
+) -> None:
+    example = STATIC[(method, path)]
+    world = _world(database, browser, role)
+    if (method, path) == ("DELETE", "/api/users/{id}/mfa"):
+        _enable_target_mfa(world, browser)
+    kind = op.access.kind
+    permitted = kind == "public" or (
+        kind == "permission"
+        and role is not None
+        and op.access.permission is not None
+        and allows(Role(role), op.access.permission)
+    )
+    if permitted and example.setup:
+        example.setup(world)
+    response = _call(world, example)
+
+    if kind == "cron":
+        assert response.status_code == 401, response.text
+    elif kind == "public":
+        assert response.status_code == example.success, response.text
+    elif role is None:
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["code"] == "unauthorized"
+    elif not permitted:
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "forbidden"
+    else:
+        assert response.status_code == example.success, response.text
