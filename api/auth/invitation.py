@@ -23,10 +23,7 @@ class Acceptance(Schema):
 def accept(call: Call[Acceptance, None]) -> Reply:
     now = datetime.now(UTC)
     body, settings = call.body, call.settings
-    token, _ = accept_invitation(body.token, body.password, body.full_name, call.meta, settings, now)
-    session = sessions.resolve(token, settings, now)
-    if session is None:
-        raise RuntimeError("the session created with the invitation is not live")
+    token, session = accept_invitation(body.token, body.password, body.full_name, call.meta, settings, now)
     ctx = TenantContext(
         org_id=session.org_id, actor=Actor(user_id=session.user_id, role=session.role), request=call.meta
     )

@@ -35,12 +35,11 @@ def change(call: Call[UserChange, None]) -> UserView:
     ctx, _ = call.require_tenant()
     user_id, body, now = _user_id(call), call.body, datetime.now(UTC)
     with tenant_transaction(ctx) as tx:
-        user = users.get(tx, user_id)
         if body.role is not msgspec.UNSET:
-            user = users.change_role(tx, user_id, body.role, now)
+            users.change_role(tx, user_id, body.role, now)
         if body.active is not msgspec.UNSET:
-            user = users.set_active(tx, user_id, body.active, now)
-        return user_view(user)
+            users.set_active(tx, user_id, body.active, now)
+        return user_view(users.get(tx, user_id))
 
 
 app = function_app(

@@ -12,6 +12,8 @@ New passwords always go through lib/auth/password_policy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
@@ -21,7 +23,7 @@ from lib import audit
 from lib.audit import Target
 from lib.auth import credentials, one_time_tokens, sessions, throttle
 from lib.auth.credentials import Credentials
-from lib.auth.one_time_tokens import Purpose
+from lib.auth.one_time_tokens import Purpose, TokenRef
 from lib.auth.password_policy import PasswordRejected, check_new_password
 from lib.auth.passwords import PasswordHasher
 from lib.config import Settings
@@ -110,19 +112,30 @@ def request_reset(email: str, meta: RequestMeta, settings: Settings, now: dateti
         audit.record(tx, "auth.password_reset_requested", Target("user", row.user_id))
 
 
-def complete_reset(token: str, new: str, meta: RequestMeta, settings: Settings, now: datetime) -> None:
-    ref = one_time_tokens.find(token, Purpose.PASSWORD_RESET, now)
+@contextmanager
+def _redeeming(
+    token: str, purpose: Purpose, status: str, password: str, meta: RequestMeta, settings: Settings, now: datetime
+) -> Iterator[tuple[TenantTx, TokenRef, Credentials]]:
+    """Open the transaction a one-time token authorises: the token is live, of this purpose,
+    its account is in `status`, the new password passes the policy; the token is then spent
+    and the password set, both in the transaction the caller continues."""
+    ref = one_time_tokens.find(token, purpose, now)
     if ref is None:
         raise ApiError("invalid_token", 404)
     ctx = TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=None), request=meta)
     with tenant_transaction(ctx) as tx:
         creds = credentials.load(tx, ref.user_id)
-        if creds is None or creds.status != "active":
+        if creds is None or creds.status != status:
             raise ApiError("invalid_token", 404)
-        _checked(new, creds)
+        _checked(password, creds)
         if not one_time_tokens.redeem(tx, ref, now):
             raise ApiError("invalid_token", 404)
-        credentials.set_password_hash(tx, ref.user_id, _hasher(settings).hash(new), now)
+        credentials.set_password_hash(tx, ref.user_id, _hasher(settings).hash(password), now)
+        yield tx, ref, creds
+
+
+def complete_reset(token: str, new: str, meta: RequestMeta, settings: Settings, now: datetime) -> None:
+    with _redeeming(token, Purpose.PASSWORD_RESET, "active", new, meta, settings, now) as (tx, ref, creds):
         sessions.revoke_user_sessions(tx, ref.user_id, "password_reset", now)
         audit.record(tx, "auth.password_reset", Target("user", ref.user_id))
         _password_changed_alert(tx, creds, now)
@@ -130,25 +143,13 @@ def complete_reset(token: str, new: str, meta: RequestMeta, settings: Settings, 
 
 def accept_invitation(
     token: str, password: str, full_name: str | None, meta: RequestMeta, settings: Settings, now: datetime
-) -> tuple[str, UUID]:
-    """Set the first password of an invited account and sign it in; returns (session token, user)."""
-    ref = one_time_tokens.find(token, Purpose.INVITATION, now)
-    if ref is None:
-        raise ApiError("invalid_token", 404)
-    ctx = TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=None), request=meta)
-    with tenant_transaction(ctx) as tx:
-        creds = credentials.load(tx, ref.user_id)
-        if creds is None or creds.status != "invited":
-            raise ApiError("invalid_token", 404)
-        _checked(password, creds)
-        if not one_time_tokens.redeem(tx, ref, now):
-            raise ApiError("invalid_token", 404)
-        credentials.set_password_hash(tx, ref.user_id, _hasher(settings).hash(password), now)
+) -> tuple[str, sessions.Session]:
+    """Set the first password of an invited account and sign it in; returns (token, session)."""
+    with _redeeming(token, Purpose.INVITATION, "invited", password, meta, settings, now) as (tx, ref, creds):
         tx.conn.execute(_ACTIVATE, {"org": ref.org_id, "id": ref.user_id, "full_name": full_name, "now": now})
         signed_in = TenantTx(
             conn=tx.conn,
             ctx=TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=Role(creds.role)), request=meta),
         )
         audit.record(signed_in, "user.invitation_accepted", Target("user", ref.user_id))
-        session_token, _ = sessions.create(signed_in, ref.user_id, settings, now)
-    return session_token, ref.user_id
+        return sessions.create(signed_in, creds, settings, now)

@@ -72,10 +72,17 @@ def login(
     hasher = PasswordHasher(pepper, settings.bcrypt_cost)
     password_ok = hasher.verify(password, candidate.password_hash if candidate else None)
 
-    if candidate is None or not password_ok or candidate.status != "active":
-        reason = "unknown_account" if candidate is None else ("wrong_password" if not password_ok else candidate.status)
+    if candidate is None:
+        _fail(keys, None, None, "unknown_account", meta, now)
+        raise ApiError("invalid_credentials", 401)
+    if not password_ok or candidate.status != "active":
         _fail(
-            keys, candidate.org_id if candidate else None, candidate.user_id if candidate else None, reason, meta, now
+            keys,
+            candidate.org_id,
+            candidate.user_id,
+            "wrong_password" if not password_ok else candidate.status,
+            meta,
+            now,
         )
         raise ApiError("invalid_credentials", 401)
 
@@ -96,12 +103,12 @@ def login(
         if failure is None and creds is not None:
             if candidate.password_hash and hasher.needs_rehash(candidate.password_hash):
                 credentials.set_password_hash(tx, candidate.user_id, hasher.hash(password), now)
-            token, session_id = sessions.create(tx, candidate.user_id, settings, now)
+            token, session = sessions.create(tx, creds, settings, now)
             audit.record(
                 tx,
                 "auth.login_succeeded",
                 Target("user", candidate.user_id),
-                after={"mfa": creds.mfa_enabled, "session_id": str(session_id)},
+                after={"mfa": creds.mfa_enabled, "session_id": str(session.session_id)},
             )
 
     if failure == "mfa_required":
@@ -113,9 +120,6 @@ def login(
 
     _revoke_previous(previous_token, settings, meta, now)
     throttle.record_success(keys[0])
-    session = sessions.resolve(token, settings, now)
-    if session is None:  # created a moment ago in a committed transaction
-        raise RuntimeError("new session not found")
     return LoginSuccess(token=token, session=session)
 
 

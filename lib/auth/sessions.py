@@ -22,6 +22,7 @@ from uuid import UUID
 
 from sqlalchemy import text
 
+from lib.auth.credentials import Credentials
 from lib.config import Settings
 from lib.db import TenantTx, unscoped_transaction
 from lib.tenancy import Role
@@ -94,8 +95,11 @@ def resolve(token: str | None, settings: Settings, now: datetime) -> Session | N
     )
 
 
-def create(tx: TenantTx, user_id: UUID, settings: Settings, now: datetime) -> tuple[str, UUID]:
-    """Start a session for `user_id` in tx's organization; returns (token, session id)."""
+def create(tx: TenantTx, creds: Credentials, settings: Settings, now: datetime) -> tuple[str, Session]:
+    """Start a session for the account `creds` describes (tx's actor); returns (token, session)."""
+    user_id = tx.ctx.actor.user_id
+    if user_id is None:
+        raise ValueError("a session is created for the transaction's actor")
     token = new_token()
     session_id = tx.conn.execute(
         _CREATE,
@@ -109,7 +113,17 @@ def create(tx: TenantTx, user_id: UUID, settings: Settings, now: datetime) -> tu
             "ua": tx.ctx.request.user_agent,
         },
     ).scalar_one()
-    return token, session_id
+    session = Session(
+        session_id=session_id,
+        org_id=tx.ctx.org_id,
+        user_id=user_id,
+        role=Role(creds.role),
+        language=creds.language,
+        mfa_enabled=creds.mfa_enabled,
+        org_mfa_required=creds.org_mfa_required,
+        created_at=now,
+    )
+    return token, session
 
 
 def revoke(tx: TenantTx, session_id: UUID, reason: str, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -141,6 +142,18 @@ def test_two_admins_removing_each_other_at_once_leave_one(database: Database) ->
 def test_role_values_are_validated(team: dict[str, Any]) -> None:
     assert team["client"].patch(f"/api/users/{team['seller'].id}", json={"role": "ROOT"}).status_code == 422
     assert team["client"].patch(f"/api/users/{team['seller'].id}", json={"role": "SUPERVISOR"}).status_code == 200
+
+
+def test_a_cross_tenant_lookup_leaves_a_security_event(
+    database: Database, team: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    stranger = database.create_user(database.create_org())
+    with caplog.at_level(logging.INFO, logger="zentro.security"):
+        assert team["client"].get(f"/api/users/{team['seller'].id}").status_code == 200
+        assert not [r for r in caplog.records if r.msg == "object_not_found"]
+        assert team["client"].get(f"/api/users/{stranger.id}").status_code == 404
+    [event] = [r for r in caplog.records if r.msg == "object_not_found"]
+    assert event.object_id == str(stranger.id) and event.actor == str(team["admin"].id)  # type: ignore[attr-defined]
 
 
 def test_another_organizations_user_is_not_found_and_untouched(database: Database, team: dict[str, Any]) -> None:

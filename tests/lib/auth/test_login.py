@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,19 @@ def test_in_production_the_cookie_is_secure_and_host_prefixed(account: Account) 
     assert not any(part.lower().startswith("domain") for part in parts)
     cleared = sessions.clearing_cookie_header(secure)
     assert cleared.startswith("__Host-zentro_session=;") and "Secure" in cleared and "Max-Age=0" in cleared
+
+
+def test_no_log_line_carries_the_password_or_the_session_token(
+    browser: Any, account: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        failed = attempt(browser(), account.email, "a-wrong-Secret-987")
+        token = set_cookie(sign_in(browser(), account))["value"]
+    assert failed.status_code == 401
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert caplog.records  # the attempts were logged ...
+    for secret in (account.password, "a-wrong-Secret-987", token):
+        assert secret not in logged  # ... without what was typed or issued
 
 
 def test_session_tokens_are_unique_and_long() -> None:
