@@ -15,7 +15,7 @@ owner. That function refuses a retention under 90 days and records every run in
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -39,6 +39,17 @@ _INSERT = text(
          :request_id, CAST(:client_ip AS inet), :user_agent,
          CAST(:before AS jsonb), CAST(:after AS jsonb))
     RETURNING id
+    """
+)
+_INSERT_MANY = text(
+    """
+    INSERT INTO audit_events
+        (org_id, actor_user_id, actor_role, action, target_type, target_id,
+         request_id, client_ip, user_agent, before, after)
+    SELECT :org_id, :actor_user_id, :actor_role, :action, :target_type, target_id,
+           :request_id, CAST(:client_ip AS inet), :user_agent, CAST(before AS jsonb), CAST(after AS jsonb)
+    FROM unnest(CAST(:target_ids AS text[]), CAST(:befores AS text[]), CAST(:afters AS text[]))
+         AS t(target_id, before, after)
     """
 )
 _PURGE = text("SELECT run_id, removed FROM audit_purge_expired(:retention_days)")
@@ -72,21 +83,11 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> UUID:
     """Append an audit event for `tx`'s organization, actor and request, in `tx`."""
-    if not _ACTION.match(action):
-        raise ValueError(f"audit action {action!r} must be dotted snake_case, e.g. 'order.status_changed'")
-    ctx = tx.ctx
     event_id = tx.conn.execute(
         _INSERT,
         {
-            "org_id": ctx.org_id,
-            "actor_user_id": ctx.actor.user_id,
-            "actor_role": ctx.actor.role.value if ctx.actor.role else None,
-            "action": action,
-            "target_type": target.type,
+            **_who(tx, action, target.type),
             "target_id": str(target.id) if target.id is not None else None,
-            "request_id": ctx.request.request_id,
-            "client_ip": ctx.request.client_ip,
-            "user_agent": ctx.request.user_agent,
             "before": _snapshot(before),
             "after": _snapshot(after),
         },
@@ -94,6 +95,47 @@ def record(
     if not isinstance(event_id, UUID):
         raise TypeError("audit insert returned no id")
     return event_id
+
+
+def record_many(
+    tx: TenantTx,
+    action: str,
+    target_type: str,
+    events: Sequence[tuple[UUID | str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> None:
+    """Append one event per (target id, before, after), all of one action, in one statement.
+
+    For bulk changes (a CSV import): each record gets its own event, so its timeline is whole.
+    """
+    Target(target_type)  # validates the type's shape
+    if not events:
+        return
+    tx.conn.execute(
+        _INSERT_MANY,
+        {
+            **_who(tx, action, target_type),
+            "target_ids": [str(target_id) for target_id, _, _ in events],
+            "befores": [_snapshot(before) for _, before, _ in events],
+            "afters": [_snapshot(after) for _, _, after in events],
+        },
+    )
+
+
+def _who(tx: TenantTx, action: str, target_type: str) -> dict[str, Any]:
+    """The columns every event of `tx` shares: organization, actor, request, action."""
+    if not _ACTION.match(action):
+        raise ValueError(f"audit action {action!r} must be dotted snake_case, e.g. 'order.status_changed'")
+    ctx = tx.ctx
+    return {
+        "org_id": ctx.org_id,
+        "actor_user_id": ctx.actor.user_id,
+        "actor_role": ctx.actor.role.value if ctx.actor.role else None,
+        "action": action,
+        "target_type": target_type,
+        "request_id": ctx.request.request_id,
+        "client_ip": ctx.request.client_ip,
+        "user_agent": ctx.request.user_agent,
+    }
 
 
 def purge_expired(retention_days: int) -> PurgeResult:

@@ -24,7 +24,8 @@ from sqlalchemy import text
 
 from lib.auth.credentials import Credentials
 from lib.config import Settings
-from lib.db import TenantTx, unscoped_transaction
+from lib.db import TenantTx
+from lib.db.pipeline import unscoped_once
 from lib.tenancy import Role
 
 TOKEN_BYTES = 32
@@ -77,12 +78,10 @@ def resolve(token: str | None, settings: Settings, now: datetime) -> Session | N
     """The live session behind a cookie value, or None. Never raises for a bad cookie."""
     if not token or not _TOKEN_SHAPE.match(token):
         return None
-    with unscoped_transaction() as conn:
-        row = conn.execute(
-            _RESOLVE, {"hash": token_hash(token), "now": now, "idle": settings.session_idle_minutes * 60}
-        ).one_or_none()
-    if row is None:
+    rows = unscoped_once(_RESOLVE, {"hash": token_hash(token), "now": now, "idle": settings.session_idle_minutes * 60})
+    if not rows:
         return None
+    row = rows[0]
     return Session(
         session_id=row.session_id,
         org_id=row.org_id,

@@ -2,7 +2,7 @@
 
 from lib.http.errors import ApiError, not_found
 from lib.http.factory import function_app
-from lib.http.operation import CRON, PUBLIC, Access, Call, Operation, Reply, requires
+from lib.http.operation import CRON, PUBLIC, Access, Call, Operation, Reply, Stream, requires
 from lib.http.schemas import Schema
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Operation",
     "Reply",
     "Schema",
+    "Stream",
     "function_app",
     "not_found",
     "requires",

@@ -22,6 +22,7 @@ from lib.http.messages import MESSAGES, Language, message
 class ErrorDetail(msgspec.Struct, frozen=True, omit_defaults=True):
     field: str
     reason: str
+    row: int | None = None  # the line of an uploaded file (CSV imports), counting the header as 1
 
 
 class ApiError(Exception):

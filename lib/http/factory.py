@@ -20,6 +20,7 @@ from the query string Vercel also passes them in.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
@@ -28,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from lib.config import Settings
@@ -39,7 +40,7 @@ from lib.http.cors import CorsMiddleware
 from lib.http.cron_auth import require_cron_secret
 from lib.http.error_boundary import ErrorBoundaryMiddleware
 from lib.http.errors import ApiError, ErrorDetail, not_found
-from lib.http.operation import Call, Operation, Reply, path_params_of
+from lib.http.operation import IF_MATCH_PATTERN, Call, Operation, Reply, Stream, path_params_of
 from lib.http.origin_check import OriginCheckMiddleware
 from lib.http.request_context import RequestContextMiddleware, request_language, request_meta
 from lib.http.schemas import decode_json, decode_query, encode_json
@@ -105,28 +106,44 @@ def _cors(origins: tuple[str, ...], by_method: dict[str, Operation]) -> list[Mid
             allow_credentials=True,
             allow_methods=list(by_method),
             allow_headers=["content-type", "if-match", "accept-language"],
-            expose_headers=["x-request-id", "etag", "retry-after"],
+            expose_headers=["x-request-id", "etag", "retry-after", "content-disposition"],
             max_age=600,
         )
     ]
 
 
 async def _dispatch(op: Operation, request: Request, config: Settings, path_params: Iterable[str]) -> Response:
-    meta = request_meta(request.scope)
-    session = tenant = None
     if op.access.kind == "cron":
         require_cron_secret(request.headers, config)
-    elif op.access.permission is not None:
-        session, tenant = await anyio.to_thread.run_sync(
-            authenticate, request.cookies, op.access.permission, meta, config
-        )
+    raw = await request.body()  # bounded by BodyLimitMiddleware
+    if inspect.iscoroutinefunction(op.handler):
+        call = await anyio.to_thread.run_sync(_call, op, request, raw, config, path_params)
+        return _response(op, await op.handler(call))
 
-    raw = await request.body()
+    def run() -> Any:
+        # Authentication (a database read) and the handler share one worker thread: one hop.
+        return op.handler(_call(op, request, raw, config, path_params))
+
+    return _response(op, await anyio.to_thread.run_sync(run))
+
+
+def _call(op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]) -> Call[Any, Any]:
+    """Authenticate, then validate what the request carries, in that order (401/403 before 4xx)."""
+    meta = request_meta(request.scope)
+    session = tenant = None
+    if op.access.permission is not None:
+        session, tenant = authenticate(request.cookies, op.access.permission, meta, config)
+
+    if_match = _if_match(request) if op.if_match else None
     body: Any = None
-    if op.body is not None:
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if op.raw_body:
+        if media_type not in op.raw_body:
+            raise ApiError("unsupported_media_type", 415, params={"media_type": " / ".join(op.raw_body)})
+        body = raw
+    elif op.body is not None:
         if media_type != _JSON and not media_type.endswith("+json"):
-            raise ApiError("unsupported_media_type", 415)
+            raise ApiError("unsupported_media_type", 415, params={"media_type": _JSON})
         body = decode_json(raw, op.body)
     elif raw:
         raise ApiError(
@@ -139,7 +156,7 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
         params = {k: v for k, v in request.query_params.items() if k not in path_params}
         query = decode_query(params, op.query)
 
-    call: Call[Any, Any] = Call(
+    return Call(
         meta=meta,
         language=request_language(request.scope),
         body=body,
@@ -150,21 +167,38 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
         settings=config,
         session=session,
         tenant=tenant,
+        if_match=if_match,
     )
-    if inspect.iscoroutinefunction(op.handler):
-        result = await op.handler(call)
-    else:
-        result = await anyio.to_thread.run_sync(op.handler, call)
-    return _response(op, result)
+
+
+_ETAG = re.compile(IF_MATCH_PATTERN)
+
+
+def _if_match(request: Request) -> int:
+    """The version the client last saw, from `If-Match: "7"` (428 without it, 400 if malformed)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        raise ApiError("precondition_required", 428)
+    match = _ETAG.match(header.strip())
+    if match is None:
+        raise ApiError("bad_request", 400)
+    return int(match.group(1))
 
 
 def _response(op: Operation, result: Any) -> Response:
     reply = result if isinstance(result, Reply) else Reply(body=result, status=op.status)
+    if isinstance(reply.body, Stream):
+        headers = dict(reply.headers)
+        if reply.body.filename:
+            headers["Content-Disposition"] = f'attachment; filename="{reply.body.filename}"'
+        return StreamingResponse(
+            reply.body.chunks, status_code=reply.status, headers=headers, media_type=reply.body.media_type
+        )
     if reply.body is None:
         return Response(status_code=reply.status if reply.status != 200 else 204, headers=dict(reply.headers))
     if op.response is not None and not isinstance(reply.body, op.response):
         # The OpenAPI document promises op.response; answering anything else is a bug.
-        raise TypeError(f"{op.method} handler returned {type(reply.body).__name__}, not {op.response.__name__}")
+        raise TypeError(f"{op.method} handler returned {type(reply.body).__name__}, not {op.response!r}")
     return Response(encode_json(reply.body), status_code=reply.status, headers=dict(reply.headers), media_type=_JSON)
 
 

@@ -21,8 +21,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The request body exceeds the {limit}-byte limit.",
     ),
     "unsupported_media_type": (
-        "Envía el cuerpo como application/json.",
-        "Send the body as application/json.",
+        "Envía el cuerpo como {media_type}.",
+        "Send the body as {media_type}.",
     ),
     "invalid_json": ("El cuerpo no es JSON válido.", "The body is not valid JSON."),
     "validation_failed": ("Los datos enviados no son válidos.", "The data sent is not valid."),
@@ -111,6 +111,63 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mfa_required_by_organization": (
         "Tu organización exige la verificación en dos pasos para tu rol.",
         "Your organization requires two-step verification for your role.",
+    ),
+    "precondition_required": (
+        "Envía la versión que modificas en la cabecera If-Match.",
+        "Send the version you are changing in the If-Match header.",
+    ),
+    "version_conflict": (
+        "Alguien modificó este registro mientras lo editabas. Vuelve a cargarlo e inténtalo de nuevo.",
+        "Someone changed this record while you were editing it. Reload it and try again.",
+    ),
+    "invalid_transition": (
+        "No se puede aplicar «{action}» a un pedido en estado «{status}».",
+        "«{action}» cannot be applied to an order in status «{status}».",
+    ),
+    "transition_forbidden": (
+        "Tu rol no permite «{action}» en este pedido.",
+        "Your role does not allow «{action}» on this order.",
+    ),
+    "transition_requirement": (
+        "Falta información para este cambio de estado.",
+        "This status change needs more information.",
+    ),
+    "order_not_editable": (
+        "El pedido ya no se puede modificar (estado «{status}»).",
+        "The order can no longer be edited (status «{status}»).",
+    ),
+    "duplicate_external_ref": (
+        "Ya existe un pedido con esa referencia externa.",
+        "An order with that external reference already exists.",
+    ),
+    "invalid_cursor": ("El cursor de paginación no es válido.", "The pagination cursor is not valid."),
+    "csv_encoding": (
+        "El archivo no está en UTF-8 (línea {line}). Guárdalo como «CSV UTF-8» y vuelve a subirlo.",
+        "The file is not UTF-8 (line {line}). Save it as “CSV UTF-8” and upload it again.",
+    ),
+    "csv_malformed": (
+        "El archivo CSV está mal formado cerca de la línea {line} (¿comillas sin cerrar?).",
+        "The CSV file is malformed near line {line} (an unclosed quote?).",
+    ),
+    "csv_empty": (
+        "El archivo está vacío: falta la fila de encabezados.",
+        "The file is empty: the header row is missing.",
+    ),
+    "csv_header": (
+        "Los encabezados del archivo no son los esperados; revisa los detalles.",
+        "The file's headers are not the expected ones; see the details.",
+    ),
+    "csv_too_many_rows": (
+        "El archivo tiene más de {limit} filas; divídelo en varios.",
+        "The file has more than {limit} rows; split it into several.",
+    ),
+    "export_too_large": (
+        "La exportación supera las {limit} filas; acota el rango de fechas o los filtros.",
+        "The export exceeds {limit} rows; narrow the date range or the filters.",
+    ),
+    "import_invalid": (
+        "El archivo tiene {count} errores; no se importó nada. Corrígelos y vuelve a intentarlo.",
+        "The file has {count} errors; nothing was imported. Fix them and try again.",
     ),
     "database_unavailable": (
         "La base de datos no está disponible. Inténtalo de nuevo en unos segundos.",

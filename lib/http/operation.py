@@ -11,7 +11,7 @@ synchronous), returning a response schema, `None` for 204, or a `Reply` to set s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +66,7 @@ class Call[B, Q]:
     settings: Settings
     session: Session | None = None
     tenant: TenantContext | None = None
+    if_match: int | None = None
 
     def require_tenant(self) -> tuple[TenantContext, Session]:
         """The signed-in context of a `requires(...)` operation (never None there)."""
@@ -83,6 +84,19 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+# An If-Match value: the version an ETag carried, `"7"` (quotes and a weak W/ prefix allowed).
+IF_MATCH_PATTERN = r'^(?:W/)?"?([0-9]{1,9})"?$'
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A response body produced piece by piece (exports): memory stays flat with its size."""
+
+    chunks: Iterator[bytes]
+    media_type: str
+    filename: str | None = None
+
+
 Handler = Callable[[Call[Any, Any]], Any]
 
 
@@ -91,12 +105,19 @@ class Operation:
     method: HttpMethod
     handler: Handler
     access: Access
-    response: type | None = None
+    # A schema, or several when the view depends on the caller (e.g. LOGISTICS' order view).
+    response: type | tuple[type, ...] | None = None
     body: type | None = None
     query: type | None = None
     status: int = 200
     summary: str = ""
     errors: tuple[int, ...] = ()
+    # Optimistic concurrency: the request must carry `If-Match: "<version>"` (428 without it).
+    if_match: bool = False
+    # A non-JSON request body, handed to the handler as bytes (e.g. ("text/csv",)).
+    raw_body: tuple[str, ...] = ()
+    # The media type of a streamed (Stream) response, for the OpenAPI document.
+    streams: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
@@ -109,6 +130,8 @@ class Operation:
             raise ValueError("an operation's default status must be 2xx")
         if self.status == 204 and self.response is not None:
             raise ValueError("a 204 operation has no response body")
+        if self.raw_body and self.body is not None:
+            raise ValueError("an operation takes either a JSON body schema or a raw body, not both")
 
 
 def operation(method: HttpMethod, handler: Handler, *, access: Access, **options: Any) -> Operation:

@@ -1,0 +1,122 @@
+"""Read-only transactions in one database round trip.
+
+psycopg sends BEGIN, `set_config` and COMMIT as separate round trips in an ordinary
+transaction: four network turns for a one-query read. In pipeline mode every statement is sent
+without waiting, so BEGIN, the tenant setting, the query and COMMIT travel together and the
+whole read costs one turn (scripts/roundtrips.py counts them; tests/lib/db/test_pipeline.py
+holds the line). The connection comes from the same pool as every other transaction.
+
+Statements are SQLAlchemy `text()` clauses, compiled for psycopg here; rows come back as named
+tuples. Writes keep using `tenant_transaction`: they need results between statements anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import TextClause, text
+from sqlalchemy.types import NullType
+
+from lib.config import settings as load_settings
+from lib.db.engine import get_engine
+from lib.tenancy import TenantContext
+
+Statement = tuple[TextClause, Mapping[str, Any]]
+
+
+@contextmanager
+def _autocommit_connection() -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection with autocommit on for the duration (BEGIN/COMMIT are ours)."""
+    with get_engine().connect() as sa_conn:
+        raw = sa_conn.connection.driver_connection
+        if not isinstance(raw, psycopg.Connection):
+            raise TypeError("the engine is not psycopg")
+        raw.autocommit = True
+        try:
+            yield raw
+        finally:
+            raw.autocommit = False
+
+
+@lru_cache(maxsize=512)
+def _compiled(sql: str) -> Any:
+    """SQLAlchemy's compilation of a statement's text for psycopg, kept: lists repeat a few shapes."""
+    return text(sql).compile(dialect=get_engine().dialect)
+
+
+def _compile(statement: TextClause, params: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    if any(not isinstance(bind.type, NullType) for bind in statement._bindparams.values()):
+        raise TypeError("pipelined statements are plain text(): typed bind parameters would be lost")
+    compiled = _compiled(statement.text)
+    return str(compiled), compiled.construct_params(dict(params))
+
+
+def _read(context_sql: str, context_params: Mapping[str, Any], statements: Sequence[Statement]) -> list[list[Any]]:
+    compiled = [_compile(statement, params) for statement, params in statements]
+    with _autocommit_connection() as raw:
+        cursors = []
+        try:
+            with raw.pipeline():
+                raw.execute("BEGIN READ ONLY")
+                raw.execute(context_sql, context_params)
+                for sql, params in compiled:
+                    cursor = raw.cursor(row_factory=namedtuple_row)
+                    cursor.execute(sql, params)
+                    cursors.append(cursor)
+                raw.execute("COMMIT")
+        except BaseException:
+            _rollback(raw)
+            raise
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+
+
+def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool = False) -> list[list[Any]]:
+    """Run read-only statements for `ctx`'s organization in one round trip; rows per statement.
+
+    psycopg prepares a statement run often, and Postgres may then reuse one generic plan for
+    every value. `custom_plans` asks for a plan per execution instead, for statements whose best
+    plan depends on the values (a name search: a rare word and a common one want different plans).
+    """
+    if not isinstance(ctx, TenantContext):
+        raise TypeError("tenant_read needs a TenantContext")
+    context = (
+        "SELECT set_config('app.org_id', %(org)s, true), set_config('statement_timeout', %(timeout)s, true), "
+        "set_config('plan_cache_mode', %(plans)s, true)"
+    )
+    plans = "force_custom_plan" if custom_plans else "auto"
+    return _read(context, {"org": str(ctx.org_id), "timeout": _timeout(), "plans": plans}, statements)
+
+
+def unscoped_once(statement: TextClause, params: Mapping[str, Any]) -> list[Any]:
+    """One statement outside any organization, in its own transaction, in one round trip.
+
+    Not read-only: resolving a session refreshes its last_seen_at.
+    """
+    sql, compiled_params = _compile(statement, params)
+    with _autocommit_connection() as raw:
+        try:
+            with raw.pipeline():
+                raw.execute("BEGIN")
+                raw.execute("SELECT set_config('statement_timeout', %(timeout)s, true)", {"timeout": _timeout()})
+                cursor = raw.cursor(row_factory=namedtuple_row)
+                cursor.execute(sql, compiled_params)
+                raw.execute("COMMIT")
+        except BaseException:
+            _rollback(raw)
+            raise
+        return cursor.fetchall() if cursor.description else []
+
+
+def _rollback(raw: psycopg.Connection[Any]) -> None:
+    """End whatever the failed pipeline left open; a broken connection is the pool's to discard."""
+    with suppress(psycopg.Error):
+        raw.execute("ROLLBACK")
+
+
+def _timeout() -> str:
+    return str(load_settings().database_statement_timeout_ms)

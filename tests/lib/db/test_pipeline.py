@@ -1,0 +1,78 @@
+"""Pipelined reads: one round trip, the tenant's rows only, read-only, and a clean connection after
+an error."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from psycopg import errors
+from sqlalchemy import bindparam, text
+from sqlalchemy.types import Integer
+
+from lib.db import tenant_transaction
+from lib.db.pipeline import tenant_read, unscoped_once
+from lib.tenancy import Actor, RequestMeta, Role, TenantContext
+from tests.conftest import Database
+
+
+def _ctx(org: uuid.UUID) -> TenantContext:
+    return TenantContext(
+        org, Actor(uuid.uuid4(), Role.ADMIN), RequestMeta(request_id="t", client_ip=None, user_agent=None)
+    )
+
+
+_NAME = text("SELECT name FROM organizations WHERE id = :id")
+_SETTINGS = text(
+    "SELECT current_setting('app.org_id', true) AS org, current_setting('plan_cache_mode') AS plans, "
+    "current_setting('transaction_read_only') AS read_only"
+)
+
+
+def test_a_read_of_several_statements_is_one_round_trip(database: Database, round_trips: Any) -> None:
+    org = database.create_org("Pipeline")
+    ctx = _ctx(org)
+    tenant_read(ctx, (_NAME, {"id": org}))  # warm: the pool's connection is open
+    with round_trips.counting() as count:
+        [names, settings] = tenant_read(ctx, (_NAME, {"id": org}), (_SETTINGS, {}))
+    assert count.value == 1
+    assert names[0].name == "Pipeline"
+    assert (settings[0].org, settings[0].plans, settings[0].read_only) == (str(org), "auto", "on")
+    with round_trips.counting() as count:
+        [[row]] = [unscoped_once(text("SELECT 41 + 1 AS answer"), {})]
+    assert count.value == 1 and row.answer == 42
+    # the proxy does count: an ordinary transaction takes several turns
+    with round_trips.counting() as count, tenant_transaction(ctx) as tx:
+        tx.conn.execute(_NAME, {"id": org})
+    assert count.value > 1
+
+
+def test_a_read_sees_only_its_organization(database: Database) -> None:
+    ours, theirs = database.create_org("Nuestra"), database.create_org("Ajena")
+    [rows] = tenant_read(_ctx(ours), (_NAME, {"id": theirs}))
+    assert rows == []
+    [rows] = tenant_read(_ctx(theirs), (_NAME, {"id": theirs}))
+    assert rows[0].name == "Ajena"
+
+
+def test_custom_plans_are_asked_for_per_read_and_do_not_outlive_it(database: Database) -> None:
+    org = database.create_org()
+    [[custom]] = tenant_read(_ctx(org), (_SETTINGS, {}), custom_plans=True)
+    assert custom.plans == "force_custom_plan"
+    [[after]] = tenant_read(_ctx(org), (_SETTINGS, {}))
+    assert after.plans == "auto"
+
+
+def test_a_read_cannot_write(database: Database) -> None:
+    org = database.create_org("Solo lectura")
+    with pytest.raises(errors.ReadOnlySqlTransaction):
+        tenant_read(_ctx(org), (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
+    [rows] = tenant_read(_ctx(org), (_NAME, {"id": org}))
+    assert rows[0].name == "Solo lectura"  # and the pooled connection works after the failure
+
+
+def test_typed_bind_parameters_are_refused_rather_than_lost(database: Database) -> None:
+    typed = text("SELECT :n AS n").bindparams(bindparam("n", type_=Integer))
+    with pytest.raises(TypeError):
+        tenant_read(_ctx(database.create_org()), (typed, {"n": 1}))
