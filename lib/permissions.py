@@ -8,8 +8,8 @@ change of policy is a change here and nowhere else.
 Roles get the minimum their work needs:
 - ADMIN runs the organization: users, roles, security settings.
 - SUPERVISOR oversees operations; sees the team, does not manage accounts.
-- SELLER captures orders; LOGISTICS prepares and dispatches them (their permissions arrive with
-  the orders issue).
+- SELLER captures orders and follows their own; LOGISTICS prepares and dispatches confirmed
+  orders and sees nothing of their prices.
 Every signed-in user manages their own session, password and second factor.
 """
 
@@ -30,6 +30,14 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     ORGANIZATION_READ = "organization.read"
     ORGANIZATION_SECURITY_MANAGE = "organization.security.manage"
+    ORDERS_CREATE = "orders.create"
+    ORDERS_READ = "orders.read"
+    ORDERS_EDIT = "orders.edit"
+    ORDERS_TRANSITION = "orders.transition"
+    ORDERS_TIMELINE = "orders.timeline"
+    ORDERS_IMPORT = "orders.import"
+    ORDERS_EXPORT = "orders.export"
+    CUSTOMERS_LOOKUP = "customers.lookup"
 
 
 _EVERYONE = frozenset(Role)
@@ -43,6 +51,16 @@ POLICY: Mapping[Permission, frozenset[Role]] = {
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.ORGANIZATION_READ: _EVERYONE,
     Permission.ORGANIZATION_SECURITY_MANAGE: frozenset({Role.ADMIN}),
+    # Orders. What a role sees and may change of each order is narrowed further by lib/orders
+    # (a SELLER's own orders until confirmed; LOGISTICS from confirmation on, without prices).
+    Permission.ORDERS_CREATE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
+    Permission.ORDERS_READ: _EVERYONE,
+    Permission.ORDERS_EDIT: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
+    Permission.ORDERS_TRANSITION: _EVERYONE,
+    Permission.ORDERS_TIMELINE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
+    Permission.ORDERS_IMPORT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.ORDERS_EXPORT: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LOGISTICS}),
+    Permission.CUSTOMERS_LOOKUP: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
 }
 
 # What a user whose organization requires MFA may still do before enrolling a second factor:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lib.http.errors import ErrorEnvelope
-from lib.http.operation import Operation, path_params_of
+from lib.http.operation import IF_MATCH_PATTERN, Operation, path_params_of
 from scripts.localvercel.loader import FunctionLoader
 from scripts.localvercel.project import function_name, param_name, scan_project
 
@@ -56,7 +56,8 @@ def document(
     types: list[Any] = [ErrorEnvelope]
     for _, operations in functions:
         for op in operations:
-            types.extend(t for t in (op.body, op.response, op.query) if t is not None)
+            types.extend(t for t in (op.body, op.query) if t is not None)
+            types.extend(_response_types(op))
     _, components = msgspec.json.schema_components(
         sorted(set(types), key=lambda t: t.__name__), ref_template=_REF_TEMPLATE
     )
@@ -78,19 +79,34 @@ def document(
     }
 
 
+def _response_types(op: Operation) -> list[type]:
+    if op.response is None:
+        return []
+    return list(op.response) if isinstance(op.response, tuple) else [op.response]
+
+
+def _ref(kind: type) -> dict[str, str]:
+    return {"$ref": _REF_TEMPLATE.format(name=kind.__name__)}
+
+
 def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    if op.response is not None:
-        responses[str(op.status)] = {
-            "description": "Success",
-            "content": {"application/json": {"schema": {"$ref": _REF_TEMPLATE.format(name=op.response.__name__)}}},
-        }
+    kinds = _response_types(op)
+    if op.streams is not None:
+        content = {op.streams: {"schema": {"type": "string"}}}
+        responses[str(op.status)] = {"description": "Success, streamed", "content": content}
+    elif kinds:
+        # anyOf, not oneOf: the role views may overlap (an empty page fits both).
+        schema = _ref(kinds[0]) if len(kinds) == 1 else {"anyOf": [_ref(kind) for kind in kinds]}
+        responses[str(op.status)] = {"description": "Success", "content": {"application/json": {"schema": schema}}}
     else:
         responses[str(op.status)] = {"description": "Success, no body"}
 
     errors = set(op.errors) | {405}
-    if op.body is not None:
+    if op.body is not None or op.raw_body:
         errors |= set(_WRITE_ERRORS)
+    if op.if_match:
+        errors |= {400, 409, 428}
     if op.query is not None:
         errors |= set(_QUERY_ERRORS)
     if op.access.kind == "cron":
@@ -122,12 +138,24 @@ def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str
             {"name": name, "in": "query", "required": name in required, "schema": schema}
             for name, schema in query_schema.get("properties", {}).items()
         )
+    if op.if_match:
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": True,
+                "description": "The version being changed, as returned in the ETag",
+                "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+            }
+        )
     if parameters:
         spec["parameters"] = parameters
     if op.body is not None:
+        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(op.body)}}}
+    elif op.raw_body:
         spec["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": _REF_TEMPLATE.format(name=op.body.__name__)}}},
+            "content": {media: {"schema": {"type": "string"}} for media in op.raw_body},
         }
     return spec
 

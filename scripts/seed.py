@@ -1,6 +1,9 @@
-"""Demo data for the local runtime: two organizations, and one user per role in the first.
+"""Demo data for the local runtime: two organizations, one user per role in the first, and a
+few orders there at different steps of their lifecycle.
 
-Idempotent: running it again changes nothing. Runs as the schema owner (organizations are
+Idempotent: running it again changes nothing (orders are found again by external reference).
+Orders are captured and moved through lib.orders.service as the demo users, over the app's own
+database role, exactly as the API would. Runs as the schema owner (organizations are
 provisioned by operators, not through the API), setting each organization for its inserts
 because row-level security applies to the owner too. Passwords are hashed exactly as the app
 hashes them (same pepper and cost, from the environment).
@@ -79,9 +82,107 @@ def seed_demo(migration_url: str) -> tuple[DemoOrg, ...]:
         for org in DEMO_ORGS:
             with engine.begin() as conn:
                 _seed_org(conn, org, password_hash)
+            if org.id == DEMO_ORG_ID:
+                with engine.connect() as conn:
+                    people = _people(conn, org)
+                _seed_orders(org, people)
     finally:
         engine.dispose()
     return DEMO_ORGS
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    ref: str
+    customer: str
+    phone: str
+    dni: str
+    district: str
+    ubigeo: str
+    items: tuple[tuple[str, int], ...]  # (sku, quantity)
+    steps: tuple[str, ...] = ()  # lifecycle actions taken after capture
+
+
+_DEMO_ORDERS = (
+    DemoOrder("DEMO-1", "María Huamán Quispe", "987654321", "45678912", "Miraflores", "150122", (("POLO-M", 2),)),
+    DemoOrder(
+        "DEMO-2", "José Pérez Rojas", "912345678", "41234567", "Santiago de Surco", "150140", (("CASACA-L", 1),),
+        ("confirm",),
+    ),
+    DemoOrder(
+        "DEMO-3", "Lucía Ñahui Córdova", "923456789", "47654321", "San Juan de Lurigancho", "150132",
+        (("POLO-M", 1), ("GORRA", 1)), ("confirm", "prepare", "mark_ready"),
+    ),
+    DemoOrder(
+        "DEMO-4", "Ángel Chávez Inga", "934567890", "40123456", "Ate", "150103", (("GORRA", 3),),
+        ("confirm", "prepare", "mark_ready", "dispatch"),
+    ),
+    DemoOrder(
+        "DEMO-5", "Rosa Mamani Flores", "945678901", "43210987", "Los Olivos", "150117", (("CASACA-L", 1),),
+        ("confirm", "prepare", "mark_ready", "dispatch", "deliver"),
+    ),
+)  # fmt: skip
+_PRODUCTS = {"POLO-M": ("Polo algodón pima M", 4990), "CASACA-L": ("Casaca cortavientos L", 12990),
+             "GORRA": ("Gorra bordada", 2990)}  # fmt: skip
+
+
+def _people(conn: Connection, org: DemoOrg) -> dict[str, tuple[uuid.UUID, str]]:
+    conn.execute(text("SELECT set_config('app.org_id', :org, true)"), {"org": str(org.id)})
+    rows = conn.execute(text("SELECT id, role FROM users WHERE org_id = :org"), {"org": org.id})
+    return {row.role: (row.id, row.role) for row in rows}
+
+
+def _seed_orders(org: DemoOrg, people: dict[str, tuple[uuid.UUID, str]]) -> None:
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from lib.db import tenant_transaction
+    from lib.orders import service, store
+    from lib.orders.schemas import AddressIn, CustomerIn, ItemIn, OrderIn, TransitionIn
+    from lib.tenancy import Actor, RequestMeta, Role, TenantContext
+
+    def as_role(role: str) -> TenantContext:
+        user_id, _ = people[role]
+        meta = RequestMeta(request_id="seed", client_ip=None, user_agent="scripts/seed.py")
+        return TenantContext(org.id, Actor(user_id, Role(role)), meta)
+
+    seller, admin = as_role("SELLER"), as_role("ADMIN")
+    rider = people["LOGISTICS"][0]
+    for demo in _DEMO_ORDERS:
+        with tenant_transaction(seller) as tx:
+            if store.existing_external_refs(tx, [demo.ref]):
+                continue
+            order_id = service.create(
+                tx,
+                OrderIn(
+                    customer=CustomerIn(
+                        name=demo.customer, phone=demo.phone, document_type="DNI", document_number=demo.dni
+                    ),
+                    address=AddressIn(
+                        department="Lima",
+                        province="Lima",
+                        district=demo.district,
+                        ubigeo=demo.ubigeo,
+                        line="Av. Demo 123",
+                    ),
+                    items=[
+                        ItemIn(sku=sku, name=_PRODUCTS[sku][0], quantity=quantity, unit_price_cents=_PRODUCTS[sku][1])
+                        for sku, quantity in demo.items
+                    ],
+                    channel="whatsapp",
+                    shipping_cents=1000,
+                    collect_on_delivery=True,
+                    external_ref=demo.ref,
+                ),
+                datetime.now(UTC),
+            )
+        for version, action in enumerate(demo.steps, start=1):
+            step = msgspec.convert(
+                {"action": action, "rider_id": rider if action == "dispatch" else None}, TransitionIn
+            )
+            with tenant_transaction(admin) as tx:
+                service.transition(tx, order_id, version, step, datetime.now(UTC))
 
 
 def describe(orgs: tuple[DemoOrg, ...]) -> str:

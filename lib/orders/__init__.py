@@ -1,0 +1,1 @@
+"""Orders: what merchants' staff capture, confirm, prepare and dispatch all day."""
