@@ -128,6 +128,73 @@ class Database:
             )
         return Account(id=user_id, org_id=org_id, email=email, role=role, password=password)
 
+    def create_order(
+        self,
+        org_id: uuid.UUID,
+        seller: Account,
+        *,
+        status: str = "pending",
+        customer_name: str = "Rosa Quispe",
+        phone: str = "+51987654321",
+        ubigeo: str = "150101",
+        channel: str = "whatsapp",
+        total_cents: int = 5000,
+        rider_id: uuid.UUID | None = None,
+        created_at: Any = None,
+    ) -> uuid.UUID:
+        """An order (one item, its customer) inserted as the owner, bypassing the API: fixtures only."""
+        from lib.orders.validation import name_words, search_name
+
+        order_id = uuid.uuid4()
+        with self.connect("owner") as conn:
+            conn.execute("SELECT set_config('app.org_id', %s, true)", (str(org_id),))
+            [number] = conn.execute(
+                "UPDATE organizations SET next_order_number = next_order_number + 1 WHERE id = %s "
+                "RETURNING next_order_number - 1",
+                (org_id,),
+            ).fetchone()
+            [customer_id] = conn.execute(
+                """INSERT INTO customers (org_id, name, phone, document_type, document_number)
+                   VALUES (%s, %s, %s, 'DNI', '45678912')
+                   ON CONFLICT (org_id, phone) DO UPDATE SET name = excluded.name RETURNING id""",
+                (org_id, customer_name, phone),
+            ).fetchone()
+            conn.execute(
+                """INSERT INTO orders (id, org_id, number, customer_id, customer_name, search_name, customer_phone,
+                       document_type, document_number, department, province, district, ubigeo, address_line,
+                       channel, seller_id, rider_id, status, subtotal_cents, total_cents, created_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, 'DNI', '45678912', 'Lima', 'Lima', 'Lima', %s,
+                       'Av. Arequipa 123', %s, %s, %s, %s, %s, %s, coalesce(%s, now()))""",
+                (
+                    order_id,
+                    org_id,
+                    number,
+                    customer_id,
+                    customer_name,
+                    search_name(customer_name),
+                    phone,
+                    ubigeo,
+                    channel,
+                    seller.id,
+                    rider_id,
+                    status,
+                    total_cents,
+                    total_cents,
+                    created_at,
+                ),
+            )
+            for word in name_words(customer_name):
+                conn.execute(
+                    "INSERT INTO order_name_words (org_id, order_id, word) VALUES (%s, %s, %s)",
+                    (org_id, order_id, word),
+                )
+            conn.execute(
+                """INSERT INTO order_items (org_id, order_id, position, sku, name, quantity, unit_price_cents,
+                       line_total_cents) VALUES (%s, %s, 1, 'POLO-NEGRO-M', 'Polo negro M', 1, %s, %s)""",
+                (org_id, order_id, total_cents, total_cents),
+            )
+        return order_id
+
     def emails_to(self, address: str) -> list[dict[str, Any]]:
         """Queued (not yet sent) emails for an address, oldest first, opened with the app's key ring.
 
@@ -165,6 +232,27 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     yield Database(local)
     dispose_engine()
     local.server.cleanup()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def round_trips(database: Database) -> Iterator[Any]:
+    """Points the app's database connections at a proxy that counts round trips (scripts/roundtrips.py)."""
+    from lib.config import settings
+    from lib.db import dispose_engine
+    from scripts.roundtrips import RoundTripProxy
+
+    proxy = RoundTripProxy(target_socket_dir=database.local.socket_dir).start()
+    original = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = proxy.database_url("zentro_api", database.local.database)
+    settings.cache_clear()
+    dispose_engine()
+    try:
+        yield proxy
+    finally:
+        os.environ["DATABASE_URL"] = original
+        settings.cache_clear()
+        dispose_engine()
+        proxy.stop()
 
 
 @pytest.fixture(scope="session")

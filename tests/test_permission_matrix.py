@@ -25,9 +25,11 @@ from lib.permissions import allows
 from lib.tenancy import Role
 from scripts.openapi import declared_functions
 from tests.conftest import Account, Database, sign_in
+from tests.order_samples import csv_file, csv_row, order_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = [role.value for role in Role]
+_V1 = {"If-Match": '"1"'}
 
 
 @dataclass
@@ -38,6 +40,7 @@ class World:
     client: Any
     caller: Account | None
     target: Account
+    order_id: uuid.UUID | None = None  # an order the caller may see, when the example seeds one
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Example:
     body: Callable[[World], Any] | None = None
     success: int = 200
     setup: Callable[[World], None] | None = None
+    headers: Callable[[World], dict[str, str]] | None = None
+    content: Callable[[World], bytes] | None = None  # a non-JSON body (CSV uploads)
 
 
 def _new_email(_: World) -> dict[str, Any]:
@@ -57,6 +62,24 @@ def _begin_mfa(world: World) -> None:
     begun = world.client.post("/api/auth/mfa")
     assert begun.status_code == 201
     world.client.mfa_secret = begun.json()["secret"]  # type: ignore[attr-defined]
+
+
+def _seed_order(world: World) -> None:
+    """An order the caller's role can see: their own (a SELLER's) or a confirmed one (LOGISTICS)."""
+    assert world.caller is not None
+    status = "confirmed" if world.caller.role == "LOGISTICS" else "pending"
+    world.order_id = world.database.create_order(world.caller.org_id, world.caller, status=status)
+
+
+def _order_path(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/api/orders/{w.order_id or uuid.uuid4()}{suffix}"
+
+
+def _step_for(world: World) -> dict[str, Any]:
+    """A lifecycle step the caller's role may take on the seeded order."""
+    if world.caller is not None and world.caller.role == "LOGISTICS":
+        return {"action": "prepare"}
+    return {"action": "cancel", "reason": "El cliente desistió"}
 
 
 def _enable_target_mfa(world: World, browser: Any) -> None:
@@ -91,6 +114,26 @@ STATIC = {
     ),
     ("DELETE", "/api/users/{id}/mfa"): Example("DELETE", lambda w: f"/api/users/{w.target.id}/mfa", success=204),
     ("GET", "/api/organization"): Example("GET", lambda w: "/api/organization"),
+    ("GET", "/api/orders"): Example("GET", lambda w: "/api/orders"),
+    ("POST", "/api/orders"): Example("POST", lambda w: "/api/orders", lambda w: order_payload(), success=201),
+    ("GET", "/api/orders/{id}"): Example("GET", _order_path(), setup=_seed_order),
+    ("PATCH", "/api/orders/{id}"): Example(
+        "PATCH", _order_path(), lambda w: {"notes": "Tocar el timbre"}, setup=_seed_order, headers=lambda w: _V1
+    ),
+    ("POST", "/api/orders/{id}/transitions"): Example(
+        "POST", _order_path("/transitions"), _step_for, setup=_seed_order, headers=lambda w: _V1
+    ),
+    ("GET", "/api/orders/{id}/timeline"): Example("GET", _order_path("/timeline"), setup=_seed_order),
+    ("GET", "/api/orders/export"): Example("GET", lambda w: "/api/orders/export"),
+    ("POST", "/api/orders/imports"): Example(
+        "POST",
+        lambda w: "/api/orders/imports?dry_run=true",
+        content=lambda w: csv_file([csv_row("WEB-1")]),
+        headers=lambda w: {"Content-Type": "text/csv"},
+    ),
+    ("POST", "/api/customers/lookup"): Example(
+        "POST", lambda w: "/api/customers/lookup", lambda w: {"phone": "987654321"}, setup=_seed_order
+    ),
     ("PATCH", "/api/organization"): Example("PATCH", lambda w: "/api/organization", lambda w: {"mfa_required": False}),
     # Public routes: anyone, signed in or not.
     ("GET", "/api/health"): Example("GET", lambda w: "/api/health"),
@@ -145,8 +188,13 @@ def _world(database: Database, browser: Any, role: str | None) -> World:
 
 
 def _call(world: World, example: Example) -> Any:
+    headers = example.headers(world) if example.headers else None
+    if example.content is not None:
+        return world.client.request(
+            example.method, example.path(world), content=example.content(world), headers=headers
+        )
     body = example.body(world) if example.body else None
-    return world.client.request(example.method, example.path(world), json=body)
+    return world.client.request(example.method, example.path(world), json=body, headers=headers)
 
 
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])

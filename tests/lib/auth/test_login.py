@@ -151,6 +151,14 @@ def test_session_reports_user_organization_role_and_permissions(browser: Any, ac
         "mfa.manage_own",
         "users.read",
         "organization.read",
+        "orders.create",
+        "orders.read",
+        "orders.edit",
+        "orders.transition",
+        "orders.timeline",
+        "orders.import",
+        "orders.export",
+        "customers.lookup",
     ]
     assert body["mfa_enrollment_required"] is False
 
