@@ -33,6 +33,7 @@ _PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace", "placeh
 _MIN_SECRET_LENGTH = 32
 _MIN_AUDIT_RETENTION_DAYS = 90
 _MIN_DEPLOYED_BCRYPT_COST = 12
+_BLOB_RW_PREFIX = "vercel_blob_rw_"  # the SDK reads the store id from what follows
 
 
 class ConfigError(RuntimeError):
@@ -88,6 +89,8 @@ class Settings:
     resend_api_key: Secret | None = None
     resend_api_url: str | None = None
     mail_dir: str | None = None
+    blob_read_write_token: Secret | None = None
+    storage_dir: str | None = None
 
     @property
     def session_cookie_name(self) -> str:
@@ -167,6 +170,17 @@ class Settings:
         if resend_key is not None and deployed:
             _require_real_secret("RESEND_API_KEY", resend_key, min_length=10)
 
+        blob_token = _optional(env, "BLOB_READ_WRITE_TOKEN")
+        if deployed and blob_token is None:
+            raise ConfigError("BLOB_READ_WRITE_TOKEN is required in production and preview")
+        if blob_token is not None:
+            if not blob_token.startswith(_BLOB_RW_PREFIX):
+                raise ConfigError(
+                    f"BLOB_READ_WRITE_TOKEN must be a Vercel Blob read-write token ({_BLOB_RW_PREFIX}...)"
+                )
+            if deployed:
+                _require_real_secret("BLOB_READ_WRITE_TOKEN", blob_token, min_length=_MIN_SECRET_LENGTH)
+
         return cls(
             environment=environment,
             on_vercel=env.get("VERCEL") == "1",
@@ -192,6 +206,8 @@ class Settings:
             resend_api_key=Secret(resend_key) if resend_key else None,
             resend_api_url=_optional(env, "RESEND_API_URL"),
             mail_dir=_optional(env, "MAIL_DIR"),
+            blob_read_write_token=Secret(blob_token) if blob_token else None,
+            storage_dir=_optional(env, "STORAGE_DIR"),
         )
 
 

@@ -11,6 +11,7 @@
    /_local/openapi.json, the generated OpenAPI document.
 5. Local stand-ins for what Vercel Cron does in production: the email outbox is drained every
    few seconds. Without RESEND_API_KEY, mail lands as .eml files in .data/mail.
+6. Without BLOB_READ_WRITE_TOKEN, stored files (payment proofs) land in .data/storage.
 
 The route table is built at start: restart after adding files to api/ or public/.
 """
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".data" / "postgres"
 SECRETS_FILE = ROOT / ".data" / "dev-secrets.json"
 MAIL_DIR = ROOT / ".data" / "mail"
+STORAGE_DIR = ROOT / ".data" / "storage"
 OPENAPI_PATH = "/_local/openapi.json"
 OUTBOX_INTERVAL_SECONDS = 5.0
 
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     load_local_secrets()
     if not os.environ.get("RESEND_API_KEY"):
         os.environ.setdefault("MAIL_DIR", str(MAIL_DIR))
+    if not os.environ.get("BLOB_READ_WRITE_TOKEN"):
+        os.environ.setdefault("STORAGE_DIR", str(STORAGE_DIR))
     accounts = prepare_database()
     stop = threading.Event()
     threading.Thread(target=drain_outbox_forever, args=(stop,), daemon=True, name="local-cron").start()
@@ -122,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  sign in:  curl -i -H 'Content-Type: application/json' -d '{{\"email\": ...}}' {base}/api/auth/login")
     if os.environ.get("MAIL_DIR"):
         print(f"  mail:     emails are written to {os.environ['MAIL_DIR']} (no RESEND_API_KEY)")
+    if os.environ.get("STORAGE_DIR"):
+        print(f"  files:    stored files are written to {os.environ['STORAGE_DIR']} (no BLOB_READ_WRITE_TOKEN)")
     print(accounts)
     # proxy_headers=False: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 and let a
     # local client pick the address that rate limits and the audit trail see.

@@ -44,9 +44,19 @@ os.environ.setdefault("PASSWORD_PEPPER", secrets.token_urlsafe(32))
 os.environ.setdefault("ENCRYPTION_KEYS", _key_ring_value())
 os.environ.setdefault("BCRYPT_COST", "4")
 os.environ.setdefault("MAIL_DIR", tempfile.mkdtemp(prefix="zentro-mail-"))
+os.environ.setdefault("STORAGE_DIR", tempfile.mkdtemp(prefix="zentro-storage-"))
 # Until the `database` fixture starts Postgres: lets test modules introspect api/ at collection.
 os.environ.setdefault("DATABASE_URL", "postgresql://collecting@/nothing?host=/nonexistent")
-for _name in ("SENTRY_DSN", "ALLOWED_ORIGINS", "VERCEL", "VERCEL_ENV", "RESEND_API_KEY", "RESEND_API_URL"):
+for _name in (
+    "SENTRY_DSN",
+    "ALLOWED_ORIGINS",
+    "VERCEL",
+    "VERCEL_ENV",
+    "RESEND_API_KEY",
+    "RESEND_API_URL",
+    "BLOB_READ_WRITE_TOKEN",
+    "VERCEL_BLOB_API_URL",
+):
     os.environ.pop(_name, None)
 
 

@@ -11,6 +11,7 @@ NEON_URL = "postgresql://app:s3cr3tpw@ep-cool-1234-pooler.us-east-2.aws.neon.tec
 
 KEYS = KeyRing.generate_value(1)
 PEPPER = "Zq9w0Zb1nT7yR4pL2sX8aC6dF5gH0jK3vQ"
+BLOB_TOKEN = "vercel_blob_rw_Kq3Zt8RmXa1B2c3D_Vn4Pq7Rs2Tu9Wx1Yz3Ab5Cd7Ef9Gh2Jk4"
 
 
 def prod_env(**overrides: str) -> dict[str, str]:
@@ -22,6 +23,7 @@ def prod_env(**overrides: str) -> dict[str, str]:
         "PASSWORD_PEPPER": PEPPER,
         "ENCRYPTION_KEYS": KEYS,
         "RESEND_API_KEY": "re_test_0123456789abcdef",
+        "BLOB_READ_WRITE_TOKEN": BLOB_TOKEN,
         "APP_BASE_URL": "https://app.zentro.one",
     }
     env.update(overrides)
@@ -140,3 +142,39 @@ def test_secrets_never_appear_in_repr() -> None:
     assert "s3cr3tpw" not in text
     assert repr(Secret("hunter2")) == "Secret('**********')"
     assert Secret("hunter2").reveal() == "hunter2"
+
+
+def test_production_refuses_to_start_without_a_blob_token() -> None:
+    assert Settings.from_env(prod_env()).blob_read_write_token == Secret(BLOB_TOKEN)
+    for environment in ("production", "preview"):
+        env = prod_env(VERCEL_ENV=environment, STORAGE_DIR="/srv/zentro/files")
+        del env["BLOB_READ_WRITE_TOKEN"]
+        with pytest.raises(ConfigError, match="BLOB_READ_WRITE_TOKEN is required"):
+            Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    [
+        "vercel_blob_rw_<store id>_<secret>",
+        "vercel_blob_rw_change-me_change-me-change-me-change-me",
+        "vercel_blob_rw_xxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "vercel_blob_rw_short_1",
+    ],
+)
+def test_production_refuses_a_placeholder_blob_token(placeholder: str) -> None:
+    with pytest.raises(ConfigError, match="BLOB_READ_WRITE_TOKEN") as caught:
+        Settings.from_env(prod_env(BLOB_READ_WRITE_TOKEN=placeholder))
+    assert placeholder not in str(caught.value)
+
+
+def test_a_blob_token_must_look_like_one_everywhere() -> None:
+    local = {"DATABASE_URL": "postgresql://x@/y?host=/tmp", "PASSWORD_PEPPER": PEPPER, "ENCRYPTION_KEYS": KEYS}
+    with pytest.raises(ConfigError, match="vercel_blob_rw_"):
+        Settings.from_env({**local, "BLOB_READ_WRITE_TOKEN": "re_test_0123456789abcdef"})
+    with pytest.raises(ConfigError, match="vercel_blob_rw_"):
+        Settings.from_env(prod_env(BLOB_READ_WRITE_TOKEN="Vn4Pq7Rs2Tu9Wx1Yz3Ab5Cd7Ef9Gh2Jk4Lm6Np8"))
+    settings = Settings.from_env({**local, "STORAGE_DIR": " /srv/zentro/files "})
+    assert settings.blob_read_write_token is None and settings.storage_dir == "/srv/zentro/files"
+    assert Settings.from_env({**local, "BLOB_READ_WRITE_TOKEN": BLOB_TOKEN}).blob_read_write_token is not None
+    assert "Vn4Pq7Rs2Tu9" not in repr(Settings.from_env(prod_env()))
