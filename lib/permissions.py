@@ -38,6 +38,13 @@ class Permission(StrEnum):
     ORDERS_IMPORT = "orders.import"
     ORDERS_EXPORT = "orders.export"
     CUSTOMERS_LOOKUP = "customers.lookup"
+    CUSTOMERS_ANONYMISE = "customers.anonymise"
+    PAYMENTS_READ = "payments.read"
+    PAYMENTS_RECORD = "payments.record"
+    PAYMENTS_REVIEW = "payments.review"
+    COLLECTIONS_RECORD = "collections.record"
+    SETTLEMENTS_MANAGE = "settlements.manage"
+    REPORTS_RIDERS = "reports.riders"
 
 
 _EVERYONE = frozenset(Role)
@@ -61,6 +68,16 @@ POLICY: Mapping[Permission, frozenset[Role]] = {
     Permission.ORDERS_IMPORT: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Permission.ORDERS_EXPORT: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LOGISTICS}),
     Permission.CUSTOMERS_LOOKUP: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
+    # Erasing a person's data is the organization's decision (Law 29733, GDPR art. 17).
+    Permission.CUSTOMERS_ANONYMISE: frozenset({Role.ADMIN}),
+    # Payments. A SELLER's reach is its own orders, and its payments until reviewed (lib/payments).
+    # LOGISTICS sees no payment: only amounts to collect, and records what it collected.
+    Permission.PAYMENTS_READ: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
+    Permission.PAYMENTS_RECORD: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.SELLER}),
+    Permission.PAYMENTS_REVIEW: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.COLLECTIONS_RECORD: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LOGISTICS}),
+    Permission.SETTLEMENTS_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.REPORTS_RIDERS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
 
 # What a user whose organization requires MFA may still do before enrolling a second factor:

@@ -41,6 +41,7 @@ class World:
     caller: Account | None
     target: Account
     order_id: uuid.UUID | None = None  # an order the caller may see, when the example seeds one
+    record_id: uuid.UUID | None = None  # a payment, settlement or customer the example seeded
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,78 @@ def _seed_order(world: World) -> None:
     assert world.caller is not None
     status = "confirmed" if world.caller.role == "LOGISTICS" else "pending"
     world.order_id = world.database.create_order(world.caller.org_id, world.caller, status=status)
+
+
+def _owner_sql(world: World, sql: str, *params: Any) -> Any:
+    assert world.caller is not None
+    with world.database.connect("owner") as conn:
+        conn.execute("SELECT set_config('app.org_id', %s, true)", (str(world.caller.org_id),))
+        return conn.execute(sql, params).fetchone()
+
+
+def _rider(world: World) -> Account:
+    assert world.caller is not None
+    if world.caller.role == "LOGISTICS":
+        return world.caller
+    return world.database.create_user(world.caller.org_id, "LOGISTICS")
+
+
+def _seed_payment(world: World) -> None:
+    """A submitted card payment on an order the caller sees."""
+    _seed_order(world)
+    assert world.caller is not None
+    [world.record_id] = _owner_sql(
+        world,
+        """INSERT INTO payments (org_id, order_id, method, amount_cents, currency, paid_at, recorded_by)
+           VALUES (%s, %s, 'card', 1000, 'PEN', now(), %s) RETURNING id""",
+        world.caller.org_id,
+        world.order_id,
+        world.caller.id,
+    )
+
+
+def _seed_delivered_cod(world: World) -> None:
+    assert world.caller is not None
+    rider = _rider(world)
+    world.order_id = world.database.create_order(
+        world.caller.org_id, world.caller, status="delivered", rider_id=rider.id
+    )
+    _owner_sql(world, "UPDATE orders SET collect_on_delivery = true WHERE id = %s RETURNING id", world.order_id)
+
+
+def _seed_settlement(world: World) -> None:
+    assert world.caller is not None
+    rider = _rider(world)
+    [world.record_id] = _owner_sql(
+        world,
+        """INSERT INTO settlements (org_id, number, rider_id, currency, created_by)
+           VALUES (%s, 1, %s, 'PEN', %s) RETURNING id""",
+        world.caller.org_id,
+        rider.id,
+        world.caller.id,
+    )
+
+
+def _seed_customer(world: World) -> None:
+    _seed_order(world)
+    [world.record_id] = _owner_sql(world, "SELECT customer_id FROM orders WHERE id = %s", world.order_id)
+
+
+def _record_path(prefix: str, suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"{prefix}/{w.record_id or uuid.uuid4()}{suffix}"
+
+
+_BOUNDARY = "zentro-matrix-boundary"
+
+
+def _proof_upload(_: World) -> bytes:
+    from tests.proof_samples import jpeg_bytes
+
+    head = (
+        f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="yape.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    return head + jpeg_bytes() + f"\r\n--{_BOUNDARY}--\r\n".encode()
 
 
 def _order_path(suffix: str = "") -> Callable[[World], str]:
@@ -133,6 +206,65 @@ STATIC = {
     ),
     ("POST", "/api/customers/lookup"): Example(
         "POST", lambda w: "/api/customers/lookup", lambda w: {"phone": "987654321"}, setup=_seed_order
+    ),
+    ("GET", "/api/orders/{id}/payments"): Example("GET", _order_path("/payments"), setup=_seed_order),
+    ("POST", "/api/orders/{id}/payments"): Example(
+        "POST",
+        _order_path("/payments"),
+        lambda w: {"method": "card", "amount_cents": 1000, "paid_at": "2026-11-20T10:00:00Z"},
+        success=201,
+        setup=_seed_order,
+    ),
+    ("POST", "/api/orders/{id}/cash_collections"): Example(
+        "POST",
+        _order_path("/cash_collections"),
+        lambda w: {"amount_cents": 5000},
+        success=201,
+        setup=_seed_delivered_cod,
+    ),
+    ("GET", "/api/payments/{id}"): Example("GET", _record_path("/api/payments"), setup=_seed_payment),
+    ("PATCH", "/api/payments/{id}"): Example(
+        "PATCH", _record_path("/api/payments"), lambda w: {"notes": "ok"}, setup=_seed_payment, headers=lambda w: _V1
+    ),
+    ("DELETE", "/api/payments/{id}"): Example(
+        "DELETE", _record_path("/api/payments"), success=204, setup=_seed_payment, headers=lambda w: _V1
+    ),
+    ("POST", "/api/payments/{id}/review"): Example(
+        "POST",
+        _record_path("/api/payments", "/review"),
+        lambda w: {"decision": "reject", "reason": "no coincide"},
+        setup=_seed_payment,
+        headers=lambda w: _V1,
+    ),
+    ("PUT", "/api/payments/{id}/proof"): Example(
+        "PUT",
+        _record_path("/api/payments", "/proof"),
+        setup=_seed_payment,
+        content=_proof_upload,
+        headers=lambda w: {**_V1, "Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"},
+    ),
+    # Allowed, and the payment has no proof yet: 404 `proof_missing` (not 403).
+    ("GET", "/api/payments/{id}/proof"): Example(
+        "GET", _record_path("/api/payments", "/proof"), setup=_seed_payment, success=404
+    ),
+    ("GET", "/api/settlements"): Example("GET", lambda w: "/api/settlements"),
+    ("POST", "/api/settlements"): Example(
+        "POST",
+        lambda w: "/api/settlements",
+        lambda w: {"rider_id": str(_rider(w).id) if w.caller else str(uuid.uuid4())},
+        success=201,
+    ),
+    ("GET", "/api/settlements/{id}"): Example("GET", _record_path("/api/settlements"), setup=_seed_settlement),
+    ("POST", "/api/settlements/{id}/close"): Example(
+        "POST",
+        _record_path("/api/settlements", "/close"),
+        lambda w: {"handed_over_cents": 0},
+        setup=_seed_settlement,
+        headers=lambda w: _V1,
+    ),
+    ("GET", "/api/reports/riders"): Example("GET", lambda w: "/api/reports/riders?day=2026-11-24"),
+    ("POST", "/api/customers/{id}/anonymise"): Example(
+        "POST", _record_path("/api/customers", "/anonymise"), setup=_seed_customer
     ),
     ("PATCH", "/api/organization"): Example("PATCH", lambda w: "/api/organization", lambda w: {"mfa_required": False}),
     # Public routes: anyone, signed in or not.

@@ -99,6 +99,27 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 422, 
 include-path = "/api/orders/imports"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 422, 429]
 
+[[operations]]
+include-path = "/api/orders/{id}/payments"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 422, 429]
+
+[[operations]]
+include-path = "/api/orders/{id}/cash_collections"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 422, 429]
+
+[[operations]]
+include-path-regex = "^/api/payments/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 415, 422, 428, 429]
+
+[[operations]]
+include-path-regex = "^/api/settlements"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 422, 428, 429]
+
+[[operations]]
+include-path = "/api/customers/{id}/anonymise"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 429]
+
 [checks.missing_required_header]
 expected-statuses = [400, 401, 403, 406, 415, 422, 428]
 """

@@ -169,6 +169,71 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "El archivo tiene {count} errores; no se importó nada. Corrígelos y vuelve a intentarlo.",
         "The file has {count} errors; nothing was imported. Fix them and try again.",
     ),
+    "payment_reviewed": (
+        "Este pago ya fue revisado o no es tuyo de corregir: pide a un supervisor que lo cambie.",
+        "This payment was already reviewed or is not yours to fix: ask a supervisor to change it.",
+    ),
+    "payment_rejected": (
+        "Este pago fue rechazado y ya no cambia; registra uno nuevo si corresponde.",
+        "This payment was rejected and no longer changes; record a new one if needed.",
+    ),
+    "payment_already_reviewed": (
+        "Este pago ya está {status}.",
+        "This payment is already {status}.",
+    ),
+    "collection_settles": (
+        "Un cobro contra entrega se verifica al cerrar la liquidación del repartidor.",
+        "A cash-on-delivery collection is verified by closing the rider's settlement.",
+    ),
+    "duplicate_receipt": (
+        "Este comprobante ya se usó en otro pago ({other}); para verificarlo indica override_reason.",
+        "This receipt was already used by another payment ({other}); to verify it, give an override_reason.",
+    ),
+    "settlement_closed": (
+        "La liquidación ya está cerrada; sus cobros no cambian.",
+        "The settlement is closed; its collections no longer change.",
+    ),
+    "settlement_already_open": (
+        "Este repartidor ya tiene una liquidación abierta en esa moneda; ciérrala primero.",
+        "This rider already has an open settlement in that currency; close it first.",
+    ),
+    "not_your_delivery": (
+        "Este pedido lo entrega otro repartidor.",
+        "Another rider delivers this order.",
+    ),
+    "not_cash_on_delivery": (
+        "Este pedido no es contra entrega.",
+        "This order is not cash on delivery.",
+    ),
+    "collection_not_delivered": (
+        "Solo se registra el cobro de un pedido entregado (este está {status}).",
+        "Collections are recorded for delivered orders only (this one is {status}).",
+    ),
+    "proof_type_refused": (
+        "Solo se aceptan comprobantes JPEG, PNG, WebP o PDF; este archivo no es uno de ellos.",
+        "Only JPEG, PNG, WebP or PDF proofs are accepted; this file is none of them.",
+    ),
+    "proof_type_mismatch": (
+        "El nombre o el tipo declarado del archivo no coincide con su contenido.",
+        "The file's name or declared type does not match its content.",
+    ),
+    "proof_unreadable": (
+        "No se pudo leer la imagen o el PDF: el archivo está dañado o incompleto.",
+        "The image or PDF could not be read: the file is damaged or incomplete.",
+    ),
+    "proof_too_large_image": (
+        "La imagen tiene demasiados píxeles; envía una captura de pantalla normal.",
+        "The image has too many pixels; send an ordinary screenshot.",
+    ),
+    "proof_missing": ("Este pago no tiene comprobante.", "This payment has no proof."),
+    "storage_unavailable": (
+        "El almacenamiento de archivos no responde. Inténtalo de nuevo en unos segundos.",
+        "File storage is not responding. Try again in a few seconds.",
+    ),
+    "customer_anonymised": (
+        "Este cliente ya fue anonimizado.",
+        "This customer was already anonymised.",
+    ),
     "database_unavailable": (
         "La base de datos no está disponible. Inténtalo de nuevo en unos segundos.",
         "The database is unavailable. Try again in a few seconds.",

@@ -14,11 +14,13 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from uuid import UUID
 
 from starlette.datastructures import Headers
 
 from lib.auth.sessions import Session
 from lib.config import Settings
+from lib.http.errors import ApiError
 from lib.http.messages import Language
 from lib.permissions import Permission
 from lib.tenancy import RequestMeta, TenantContext
@@ -67,6 +69,13 @@ class Call[B, Q]:
     session: Session | None = None
     tenant: TenantContext | None = None
     if_match: int | None = None
+
+    def path_uuid(self, name: str = "id") -> UUID:
+        """A `{name}` path segment as a UUID; anything else names nothing here (404)."""
+        try:
+            return UUID(self.path_params[name])
+        except (KeyError, ValueError):
+            raise ApiError("not_found", 404) from None
 
     def require_tenant(self) -> tuple[TenantContext, Session]:
         """The signed-in context of a `requires(...)` operation (never None there)."""

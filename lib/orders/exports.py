@@ -43,7 +43,7 @@ _COLUMNS = """
     o.customer_name, o.customer_phone, o.document_type, o.document_number, o.customer_email, o.department,
     o.province, o.district, o.ubigeo, o.address_line, o.address_reference, o.latitude, o.longitude,
     o.delivery_date, o.delivery_slot, o.currency, o.subtotal_cents, o.discount_cents, o.shipping_cents,
-    o.total_cents, o.collect_on_delivery, o.carrier, o.notes, o.status_reason,
+    o.total_cents, o.prepaid_cents, o.collect_on_delivery, o.carrier, o.notes, o.status_reason,
     s.email AS seller_email, r.full_name AS rider_name,
     (SELECT string_agg(i.quantity || ' x ' || i.name || ' [' || i.sku || ']', '; ' ORDER BY i.position)
      FROM order_items i WHERE i.org_id = o.org_id AND i.order_id = o.id) AS items

@@ -37,6 +37,33 @@ REASONS: dict[str, tuple[str, str]] = {
         "Este dato no corresponde a este cambio de estado.",
         "This value does not belong to this step.",
     ),
+    # payments
+    "currency_mismatch": ("El pedido se cobra en {currency}.", "The order is charged in {currency}."),
+    "cash_is_collected": (
+        "El efectivo contra entrega lo registra el repartidor como cobro.",
+        "Cash on delivery is recorded by the rider as a collection.",
+    ),
+    "not_a_door_method": (
+        "En la puerta se cobra en efectivo, Yape o Plin.",
+        "At the door, payment is cash, Yape or Plin.",
+    ),
+    "operation_number_required": (
+        "Falta el número de operación del comprobante.",
+        "The receipt's operation number is missing.",
+    ),
+    "operation_number_invalid": (
+        "El número de operación solo lleva letras y dígitos (hasta 40).",
+        "An operation number has letters and digits only (up to 40).",
+    ),
+    "in_future": ("La fecha está en el futuro.", "The date is in the future."),
+    "nothing_to_override": (
+        "No hay nada que justificar: el comprobante no está repetido.",
+        "Nothing to override: the receipt is not a repeat.",
+    ),
+    "settlement_needs_reason": (
+        "Hay diferencias (faltante de cobro {collection_gap_cents}, de entrega {shortfall_cents}): indica el motivo.",
+        "There are differences (collection gap {collection_gap_cents}, shortfall {shortfall_cents}): give a reason.",
+    ),
     # CSV imports
     "invalid_value": ("Valor no válido: se espera {expected}.", "Invalid value: expected {expected}."),
     "too_long": ("Tiene más de {max} caracteres.", "Longer than {max} characters."),

@@ -201,6 +201,8 @@ class Order(Schema):
     discount_cents: int
     shipping_cents: int
     total_cents: int
+    paid_cents: int  # verified payments (cash collected on delivery included)
+    refunded_cents: int  # verified refunds
     collect_on_delivery: bool
     amount_to_collect_cents: int
     seller_id: UUID

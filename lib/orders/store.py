@@ -64,6 +64,7 @@ ORDER_COLUMNS = """
     o.address_reference, o.latitude, o.longitude, o.delivery_date, o.delivery_slot, o.channel, o.seller_id,
     o.rider_id, o.carrier, o.status, o.payment_status, o.delivery_outcome, o.delivery_attempts,
     o.collect_on_delivery, o.currency, o.subtotal_cents, o.discount_cents, o.shipping_cents, o.total_cents,
+    o.paid_cents, o.refunded_cents, o.prepaid_cents,
     o.notes, o.status_reason, o.duplicate_of, d.number AS duplicate_number, o.version, o.created_at,
     o.updated_at, o.status_changed_at
 """

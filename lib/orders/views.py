@@ -30,7 +30,7 @@ from lib.tenancy import Role, TenantContext
 SUMMARY_COLUMNS = (
     "o.id, o.number, o.status, o.payment_status, o.channel, o.customer_name, o.customer_phone, o.district, "
     "o.ubigeo, o.delivery_date, o.currency, o.total_cents, o.collect_on_delivery, o.seller_id, o.rider_id, "
-    "o.carrier, o.created_at"
+    "o.carrier, o.prepaid_cents, o.created_at"
 )
 
 
@@ -39,8 +39,13 @@ def for_delivery(ctx: TenantContext) -> bool:
 
 
 def amount_to_collect(row: Any) -> int:
-    """What the rider collects at the door. (Verified prepayments will reduce it: payments.)"""
-    return int(row.total_cents) if row.collect_on_delivery else 0
+    """What the rider collects at the door: the total less verified prepayments (net of refunds).
+
+    Payments still awaiting review do not reduce it: a screenshot is not money until verified.
+    """
+    if not row.collect_on_delivery:
+        return 0
+    return max(int(row.total_cents) - max(int(row.prepaid_cents), 0), 0)
 
 
 def actions(ctx: TenantContext, row: Any) -> list[str]:
@@ -129,6 +134,8 @@ def detail(ctx: TenantContext, row: Any, item_rows: Sequence[Any]) -> Order | De
         discount_cents=row.discount_cents,
         shipping_cents=row.shipping_cents,
         total_cents=row.total_cents,
+        paid_cents=row.paid_cents,
+        refunded_cents=row.refunded_cents,
         collect_on_delivery=row.collect_on_delivery,
         amount_to_collect_cents=amount_to_collect(row),
         seller_id=row.seller_id,

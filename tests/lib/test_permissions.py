@@ -22,6 +22,12 @@ EXPECTED = {
         Permission.ORDERS_IMPORT,
         Permission.ORDERS_EXPORT,
         Permission.CUSTOMERS_LOOKUP,
+        Permission.PAYMENTS_READ,
+        Permission.PAYMENTS_RECORD,
+        Permission.PAYMENTS_REVIEW,
+        Permission.COLLECTIONS_RECORD,
+        Permission.SETTLEMENTS_MANAGE,
+        Permission.REPORTS_RIDERS,
     },
     # Sellers capture and follow their own orders; no imports, exports or team views.
     Role.SELLER: {
@@ -36,8 +42,11 @@ EXPECTED = {
         Permission.ORDERS_TRANSITION,
         Permission.ORDERS_TIMELINE,
         Permission.CUSTOMERS_LOOKUP,
+        Permission.PAYMENTS_READ,
+        Permission.PAYMENTS_RECORD,
     },
-    # Logistics reads, moves and exports confirmed orders (their delivery view); it edits nothing.
+    # Logistics reads, moves and exports confirmed orders (their delivery view) and records the cash
+    # it collected; it edits nothing and sees no payment.
     Role.LOGISTICS: {
         Permission.SESSION_READ,
         Permission.SESSION_END,
@@ -47,6 +56,7 @@ EXPECTED = {
         Permission.ORDERS_READ,
         Permission.ORDERS_TRANSITION,
         Permission.ORDERS_EXPORT,
+        Permission.COLLECTIONS_RECORD,
     },
 }
 

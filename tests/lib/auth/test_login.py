@@ -159,6 +159,12 @@ def test_session_reports_user_organization_role_and_permissions(browser: Any, ac
         "orders.import",
         "orders.export",
         "customers.lookup",
+        "payments.read",
+        "payments.record",
+        "payments.review",
+        "collections.record",
+        "settlements.manage",
+        "reports.riders",
     ]
     assert body["mfa_enrollment_required"] is False
 

@@ -1,0 +1,1 @@
+"""Payments: recording and reviewing them, their proofs, and cash-on-delivery settlements."""

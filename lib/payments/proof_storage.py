@@ -1,0 +1,65 @@
+"""Proof files in object storage: their keys, and removing them without ever losing track.
+
+Keys are made here, never from a client's file name: `proofs/<organization>/<random uuid>.<ext>`
+with the extension of the type the content proved to be.
+
+A proof leaves storage when its payment is deleted, when a newer proof replaces it, or when its
+customer is anonymised. Storage is outside the database transaction, so the removal is written
+as a job in the same transaction as the change that causes it (lib.jobs): if the change rolls
+back, nothing is removed; if it commits, the file is removed right after, and should that fail
+(the provider is down, the function times out) the outbox cron retries until it succeeds. The
+job is due a few minutes later, so the usual case costs the cron one idempotent repeat.
+Deleting a missing object succeeds, so a retry after a success is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from lib import jobs
+from lib.config import settings
+from lib.db import TenantTx
+from lib.storage.objects import StorageError
+from lib.storage.selection import object_store
+
+KIND = "storage.delete"
+# The request that caused a removal tries it at once; the queued job is the fallback, due later.
+FALLBACK_DELAY = timedelta(minutes=5)
+_log = logging.getLogger("zentro.storage")
+
+
+def new_key(org_id: uuid.UUID, extension: str) -> str:
+    return f"proofs/{org_id}/{uuid.uuid4()}.{extension}"
+
+
+def schedule_deletion(tx: TenantTx, key: str, now: datetime) -> None:
+    jobs.enqueue(tx, KIND, {"key": key}, now + FALLBACK_DELAY)
+
+
+def delete_now(keys: list[str]) -> None:
+    """Try to remove committed deletions at once; the queued jobs cover any failure."""
+    store = object_store(settings())
+    for key in keys:
+        try:
+            store.delete(key)
+        except StorageError:
+            _log.warning("proof_delete_deferred", extra={"key": key})
+
+
+def _handle(job: jobs.Job) -> str:
+    key = job.payload.get("key")
+    if not isinstance(key, str):
+        raise jobs.GiveUp("job without a key")
+    try:
+        object_store(settings()).delete(key)
+    except ValueError as bad:  # not a key we make: retrying cannot help
+        raise jobs.GiveUp(str(bad)) from None
+    except StorageError as failure:
+        raise jobs.RetryLater(str(failure)) from None
+    return "deleted"
+
+
+def drain_deletions(now: datetime, *, limit: int = 50) -> jobs.DrainReport:
+    return jobs.drain(KIND, _handle, now, limit=limit)
