@@ -1,35 +1,27 @@
 """/api/orders/{id}: GET one order in the caller's view; PATCH edits it (If-Match: its version)."""
 
 from datetime import UTC, datetime
-from uuid import UUID
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, not_found, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.orders import service
 from lib.orders.schemas import DeliveryOrder, Order, OrderChange
 from lib.permissions import Permission
 
 
-def order_id(call: Call[object, object]) -> UUID:
-    try:
-        return UUID(call.path_params["id"])
-    except ValueError:
-        raise not_found() from None
-
-
 def read(call: Call[None, None]) -> Reply:
     ctx, _ = call.require_tenant()
-    order = service.detail(ctx, order_id(call))
-    return Reply(body=order, headers={"ETag": f'"{order.version}"'})
+    order = service.detail(ctx, call.path_uuid())
+    return tagged(order)
 
 
 def change(call: Call[OrderChange, None]) -> Reply:
     ctx, _ = call.require_tenant()
-    target = order_id(call)
+    target = call.path_uuid()
     with tenant_transaction(ctx) as tx:
         service.edit(tx, target, call.if_match, call.body, datetime.now(UTC))
     order = service.detail(ctx, target)
-    return Reply(body=order, headers={"ETag": f'"{order.version}"'})
+    return tagged(order)
 
 
 app = function_app(

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.orders import service
 from lib.orders.schemas import DeliveryPage, Order, OrderIn, OrderListQuery, OrderPage
 from lib.permissions import Permission
@@ -19,7 +19,7 @@ def capture(call: Call[OrderIn, None]) -> Reply:
     with tenant_transaction(ctx) as tx:
         order_id = service.create(tx, call.body, datetime.now(UTC))
     order = service.detail(ctx, order_id)
-    return Reply(body=order, status=201, headers={"ETag": f'"{order.version}"'})
+    return tagged(order, status=201)
 
 
 app = function_app(

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.payments import proof_storage, service
 from lib.payments.schemas import Payment, PaymentChange
 from lib.permissions import Permission
@@ -12,7 +12,7 @@ from lib.permissions import Permission
 def read(call: Call[None, None]) -> Reply:
     ctx, _ = call.require_tenant()
     payment = service.detail(ctx, call.path_uuid())
-    return Reply(body=payment, headers={"ETag": f'"{payment.version}"'})
+    return tagged(payment)
 
 
 def change(call: Call[PaymentChange, None]) -> Reply:
@@ -21,7 +21,7 @@ def change(call: Call[PaymentChange, None]) -> Reply:
     with tenant_transaction(ctx) as tx:
         service.edit(tx, target, call.if_match, call.body, datetime.now(UTC))
     payment = service.detail(ctx, target)
-    return Reply(body=payment, headers={"ETag": f'"{payment.version}"'})
+    return tagged(payment)
 
 
 def remove(call: Call[None, None]) -> None:

@@ -1,6 +1,6 @@
 """GET /api/settlements/{id}: expected vs collected vs handed over, with its orders and collections."""
 
-from lib.http import Call, Operation, Reply, function_app, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.payments import collections
 from lib.payments.schemas import Settlement
 from lib.permissions import Permission
@@ -9,7 +9,7 @@ from lib.permissions import Permission
 def read(call: Call[None, None]) -> Reply:
     ctx, _ = call.require_tenant()
     settlement = collections.detail(ctx, call.path_uuid())
-    return Reply(body=settlement, headers={"ETag": f'"{settlement.version}"'})
+    return tagged(settlement)
 
 
 app = function_app(

@@ -5,7 +5,7 @@ from typing import Literal
 from uuid import UUID
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, Schema, function_app, requires
+from lib.http import Call, Operation, Reply, Schema, function_app, requires, tagged
 from lib.payments import collections
 from lib.payments.schemas import Settlement, SettlementIn, SettlementList
 from lib.permissions import Permission
@@ -26,7 +26,7 @@ def open_one(call: Call[SettlementIn, None]) -> Reply:
     with tenant_transaction(ctx) as tx:
         settlement_id = collections.open_settlement(tx, call.body, datetime.now(UTC))
     settlement = collections.detail(ctx, settlement_id)
-    return Reply(body=settlement, status=201, headers={"ETag": f'"{settlement.version}"'})
+    return tagged(settlement, status=201)
 
 
 app = function_app(

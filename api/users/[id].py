@@ -1,14 +1,13 @@
 """/api/users/{id}: one user of the organization. GET reads it; PATCH changes role or status."""
 
 from datetime import UTC, datetime
-from uuid import UUID
 
 import msgspec
 
 from lib import users
 from lib.auth.views import UserView, user_view
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Schema, function_app, not_found, requires
+from lib.http import Call, Operation, Schema, function_app, requires
 from lib.permissions import Permission
 from lib.tenancy import Role
 
@@ -18,22 +17,15 @@ class UserChange(Schema):
     active: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-def _user_id(call: Call[object, None]) -> UUID:
-    try:
-        return UUID(call.path_params["id"])
-    except ValueError:
-        raise not_found() from None
-
-
 def read(call: Call[None, None]) -> UserView:
     ctx, _ = call.require_tenant()
     with tenant_transaction(ctx) as tx:
-        return user_view(users.get(tx, _user_id(call)))
+        return user_view(users.get(tx, call.path_uuid()))
 
 
 def change(call: Call[UserChange, None]) -> UserView:
     ctx, _ = call.require_tenant()
-    user_id, body, now = _user_id(call), call.body, datetime.now(UTC)
+    user_id, body, now = call.path_uuid(), call.body, datetime.now(UTC)
     with tenant_transaction(ctx) as tx:
         if body.role is not msgspec.UNSET:
             users.change_role(tx, user_id, body.role, now)

@@ -2,7 +2,7 @@
 
 from lib.http.errors import ApiError, not_found
 from lib.http.factory import function_app
-from lib.http.operation import CRON, PUBLIC, Access, Call, Operation, Reply, Stream, requires
+from lib.http.operation import CRON, PUBLIC, Access, Call, Operation, Reply, Stream, requires, tagged
 from lib.http.schemas import Schema
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "function_app",
     "not_found",
     "requires",
+    "tagged",
 ]

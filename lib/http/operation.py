@@ -93,6 +93,11 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+def tagged(body: Any, status: int = 200) -> Reply:
+    """A versioned resource, with its version as the ETag a later If-Match sends back."""
+    return Reply(body=body, status=status, headers={"ETag": f'"{body.version}"'})
+
+
 # An If-Match value: the version an ETag carried, `"7"` (quotes and a weak W/ prefix allowed).
 IF_MATCH_PATTERN = r'^(?:W/)?"?([0-9]{1,9})"?$'
 

@@ -24,6 +24,7 @@ from lib import audit
 from lib.audit import Target
 from lib.db import TenantTx
 from lib.db.pipeline import tenant_read
+from lib.db.versioned import require_version
 from lib.http.errors import ApiError, ErrorDetail, not_found
 from lib.logs import security_log
 from lib.orders import store, views
@@ -219,11 +220,6 @@ def _locked(tx: TenantTx, order_id: uuid.UUID) -> Any:
     return row
 
 
-def _check_version(row: Any, if_match: int | None) -> None:
-    if if_match is None or row.version != if_match:
-        raise ApiError("version_conflict", 409, headers={"ETag": f'"{row.version}"'})
-
-
 def _check_rider(tx: TenantTx, rider_id: uuid.UUID | None, problems: Problems, field: str) -> None:
     if rider_id is not None and tx.conn.execute(_ACTIVE_RIDER, {"org": tx.ctx.org_id, "id": rider_id}).first() is None:
         problems.add(field, "not_a_rider")
@@ -235,7 +231,7 @@ def edit(tx: TenantTx, order_id: uuid.UUID, if_match: int | None, change: OrderC
     assigning = change.rider_id is not msgspec.UNSET or change.carrier is not msgspec.UNSET
     if assigning and role not in (Role.ADMIN, Role.SUPERVISOR):
         raise ApiError("forbidden", 403)
-    _check_version(row, if_match)
+    require_version(row.version, if_match)
     editable = SELLER_EDITABLE if role == Role.SELLER else EDITABLE
     if Status(row.status) not in editable:
         raise ApiError("order_not_editable", 409, params={"status": row.status})
@@ -334,7 +330,7 @@ def transition(tx: TenantTx, order_id: uuid.UUID, if_match: int | None, step: Tr
     status = Status(row.status)
     if role is None or role not in rule.roles:
         raise ApiError("transition_forbidden", 403, params={"action": step.action})
-    _check_version(row, if_match)
+    require_version(row.version, if_match)
     if status not in rule.sources:
         raise ApiError("invalid_transition", 409, params={"action": step.action, "status": status.value})
     if role == Role.SELLER and status not in SELLER_OWN_ACTIONS.get(step.action, frozenset()):

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 
 from lib.db import TenantTx
+from lib.db.versioned import update_versioned
 from lib.orders.lifecycle import LOGISTICS_VISIBLE
 from lib.orders.schemas import OrderFilters
 from lib.orders.validation import NewCustomer, NewItem, NewOrder, name_words, search_name
@@ -365,18 +366,7 @@ UPDATABLE = frozenset(
 
 def update(tx: TenantTx, order_id: uuid.UUID, version: int, changes: dict[str, Any], now: datetime) -> bool:
     """Apply column changes if the version still matches; bumps it. False when stale."""
-    unknown = set(changes) - UPDATABLE
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    assignments = ", ".join(f"{column} = :set_{column}" for column in changes)
-    statement = text(
-        f"UPDATE orders SET {assignments}, version = version + 1, updated_at = :now "
-        "WHERE org_id = :org AND id = :id AND version = :version"
-    )
-    params = {f"set_{column}": value for column, value in changes.items()}
-    params.update(org=tx.ctx.org_id, id=order_id, version=version, now=now)
-    result = tx.conn.execute(statement, params)
-    return bool(result.rowcount)
+    return update_versioned(tx, "orders", UPDATABLE, order_id, version, changes, now)
 
 
 # --- lists ---------------------------------------------------------------------------------------

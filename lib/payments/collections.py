@@ -26,6 +26,7 @@ from lib import audit
 from lib.audit import Target
 from lib.db import TenantTx
 from lib.db.pipeline import tenant_read
+from lib.db.versioned import require_version
 from lib.http.errors import ApiError
 from lib.orders.problems import Problems
 from lib.orders.store import LIMA, order_code
@@ -290,7 +291,7 @@ def close(tx: TenantTx, settlement_id: uuid.UUID, if_match: int | None, data: Se
     locked = tx.conn.execute(_LOCK_SETTLEMENT, {"org": org, "id": settlement_id}).one_or_none()
     if locked is None:
         raise service.not_found_for(tx.ctx, "settlement", settlement_id)
-    service.check_version(locked, if_match)
+    require_version(locked.version, if_match)
     if locked.status != "open":
         raise ApiError("settlement_closed", 409)
     # Orders before payments, in id order: the same lock order as every other payment change.

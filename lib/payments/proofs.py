@@ -22,6 +22,7 @@ from lib import audit
 from lib.audit import Target
 from lib.config import settings
 from lib.db import tenant_transaction
+from lib.db.versioned import require_version
 from lib.http.errors import ApiError, ErrorDetail
 from lib.http.multipart import parse_multipart
 from lib.payments import proof_storage, receipts, service
@@ -58,7 +59,7 @@ def upload(
     with tenant_transaction(ctx) as tx:
         _, row = service.lock_payment(tx, payment_id)
         service.check_changeable(tx, row)
-        service.check_version(row, if_match)
+        require_version(row.version, if_match)
 
     try:
         clean = clean_proof(upload.data, upload.filename, upload.content_type)
@@ -77,7 +78,7 @@ def upload(
         with tenant_transaction(ctx) as tx:
             order, row = service.lock_payment(tx, payment_id)
             service.check_changeable(tx, row)
-            service.check_version(row, if_match)
+            require_version(row.version, if_match)
             same_file = receipts.same_file(tx, row.id, clean.original_sha256)
             service.update(
                 tx,

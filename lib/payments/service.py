@@ -26,6 +26,7 @@ from lib import audit
 from lib.audit import Target
 from lib.db import TenantTx
 from lib.db.pipeline import tenant_read
+from lib.db.versioned import require_version, update_versioned
 from lib.http.errors import ApiError, not_found
 from lib.logs import security_log
 from lib.orders import store as orders
@@ -242,11 +243,6 @@ def lock_payment(tx: TenantTx, payment_id: uuid.UUID) -> tuple[Any, Any]:
     return order, _locked(tx, payment_id)
 
 
-def check_version(row: Any, if_match: int | None) -> None:
-    if if_match is None or row.version != if_match:
-        raise ApiError("version_conflict", 409, headers={"ETag": f'"{row.version}"'})
-
-
 def check_changeable(tx: TenantTx, row: Any) -> None:
     """May the caller change this payment (edit, delete, replace its proof) at all?"""
     role = tx.ctx.actor.role
@@ -262,26 +258,14 @@ def check_changeable(tx: TenantTx, row: Any) -> None:
 
 
 def update(tx: TenantTx, row: Any, changes: dict[str, Any], now: datetime) -> None:
-    unknown = set(changes) - UPDATABLE
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    assignments = ", ".join(f"{column} = :set_{column}" for column in changes)
-    statement = text(
-        f"UPDATE payments SET {assignments}, version = version + 1, updated_at = :now "
-        "WHERE org_id = :org AND id = :id AND version = :version"
-    )
-    params = {f"set_{column}": value for column, value in changes.items()}
-    result = tx.conn.execute(
-        statement, {**params, "org": tx.ctx.org_id, "id": row.id, "version": row.version, "now": now}
-    )
-    if not result.rowcount:
+    if not update_versioned(tx, "payments", UPDATABLE, row.id, row.version, changes, now):
         raise ApiError("version_conflict", 409)
 
 
 def edit(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, change: PaymentChange, now: datetime) -> None:
     order, row = lock_payment(tx, payment_id)
     check_changeable(tx, row)
-    check_version(row, if_match)
+    require_version(row.version, if_match)
     problems = Problems()
     changes: dict[str, Any] = {}
     method = row.method if change.method is msgspec.UNSET else change.method
@@ -333,7 +317,7 @@ def delete(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, now: datet
 
     order, row = lock_payment(tx, payment_id)
     check_changeable(tx, row)
-    check_version(row, if_match)
+    require_version(row.version, if_match)
     result = tx.conn.execute(_DELETE, {"org": tx.ctx.org_id, "id": payment_id, "version": row.version})
     if not result.rowcount:
         raise ApiError("version_conflict", 409)
@@ -348,7 +332,7 @@ def delete(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, now: datet
 
 def review(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, decision: ReviewIn, now: datetime) -> None:
     order, row = lock_payment(tx, payment_id)
-    check_version(row, if_match)
+    require_version(row.version, if_match)
     if row.review_status != "submitted":
         raise ApiError("payment_already_reviewed", 409, params={"status": row.review_status})
     if row.collected_by is not None:

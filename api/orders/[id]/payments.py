@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.payments import service
 from lib.payments.schemas import Payment, PaymentIn, PaymentList
 from lib.permissions import Permission
@@ -19,7 +19,7 @@ def record(call: Call[PaymentIn, None]) -> Reply:
     with tenant_transaction(ctx) as tx:
         payment_id = service.create(tx, call.path_uuid(), call.body, datetime.now(UTC))
     payment = service.detail(ctx, payment_id)
-    return Reply(body=payment, status=201, headers={"ETag": f'"{payment.version}"'})
+    return tagged(payment, status=201)
 
 
 app = function_app(

@@ -1,8 +1,6 @@
 """GET /api/orders/{id}/timeline: who did what to the order, and when."""
 
-from uuid import UUID
-
-from lib.http import Call, Operation, function_app, not_found, requires
+from lib.http import Call, Operation, function_app, requires
 from lib.orders import service
 from lib.orders.schemas import Timeline
 from lib.permissions import Permission
@@ -10,10 +8,7 @@ from lib.permissions import Permission
 
 def read(call: Call[None, None]) -> Timeline:
     ctx, _ = call.require_tenant()
-    try:
-        target = UUID(call.path_params["id"])
-    except ValueError:
-        raise not_found() from None
+    target = call.path_uuid()
     return service.timeline(ctx, target)
 
 

@@ -1,10 +1,9 @@
 """POST /api/orders/{id}/transitions: move an order along its lifecycle (If-Match: its version)."""
 
 from datetime import UTC, datetime
-from uuid import UUID
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, not_found, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.orders import service
 from lib.orders.schemas import DeliveryOrder, Order, TransitionIn
 from lib.permissions import Permission
@@ -12,14 +11,11 @@ from lib.permissions import Permission
 
 def apply(call: Call[TransitionIn, None]) -> Reply:
     ctx, _ = call.require_tenant()
-    try:
-        target = UUID(call.path_params["id"])
-    except ValueError:
-        raise not_found() from None
+    target = call.path_uuid()
     with tenant_transaction(ctx) as tx:
         service.transition(tx, target, call.if_match, call.body, datetime.now(UTC))
     order = service.detail(ctx, target)
-    return Reply(body=order, headers={"ETag": f'"{order.version}"'})
+    return tagged(order)
 
 
 app = function_app(

@@ -6,7 +6,7 @@ the type its content was verified as, nosniff, and a CSP that sandboxes it even 
 
 from datetime import UTC, datetime
 
-from lib.http import Call, Operation, Reply, Stream, function_app, requires
+from lib.http import Call, Operation, Reply, Stream, function_app, requires, tagged
 from lib.payments import proofs
 from lib.payments.schemas import Payment
 from lib.permissions import Permission
@@ -22,7 +22,7 @@ def upload(call: Call[bytes, None]) -> Reply:
     ctx, _ = call.require_tenant()
     content_type = call.headers.get("content-type", "")
     payment = proofs.upload(ctx, call.path_uuid(), call.if_match, call.body, content_type, datetime.now(UTC))
-    return Reply(body=payment, headers={"ETag": f'"{payment.version}"'})
+    return tagged(payment)
 
 
 def download(call: Call[None, None]) -> Reply:

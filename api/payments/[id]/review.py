@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.payments import service
 from lib.payments.schemas import Payment, ReviewIn
 from lib.permissions import Permission
@@ -15,7 +15,7 @@ def review(call: Call[ReviewIn, None]) -> Reply:
     with tenant_transaction(ctx) as tx:
         service.review(tx, target, call.if_match, call.body, datetime.now(UTC))
     payment = service.detail(ctx, target)
-    return Reply(body=payment, headers={"ETag": f'"{payment.version}"'})
+    return tagged(payment)
 
 
 app = function_app(

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, Reply, function_app, requires
+from lib.http import Call, Operation, Reply, function_app, requires, tagged
 from lib.payments import collections
 from lib.payments.schemas import Settlement, SettlementClose
 from lib.permissions import Permission
@@ -15,7 +15,7 @@ def close(call: Call[SettlementClose, None]) -> Reply:
     with tenant_transaction(ctx) as tx:
         collections.close(tx, target, call.if_match, call.body, datetime.now(UTC))
     settlement = collections.detail(ctx, target)
-    return Reply(body=settlement, headers={"ETag": f'"{settlement.version}"'})
+    return tagged(settlement)
 
 
 app = function_app(

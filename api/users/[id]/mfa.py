@@ -1,20 +1,16 @@
 """DELETE /api/users/{id}/mfa: an ADMIN resets a user's second factor (lost phone)."""
 
 from datetime import UTC, datetime
-from uuid import UUID
 
 from lib.auth import mfa
 from lib.db import tenant_transaction
-from lib.http import Call, Operation, function_app, not_found, requires
+from lib.http import Call, Operation, function_app, requires
 from lib.permissions import Permission
 
 
 def reset(call: Call[None, None]) -> None:
     ctx, _ = call.require_tenant()
-    try:
-        user_id = UUID(call.path_params["id"])
-    except ValueError:
-        raise not_found() from None
+    user_id = call.path_uuid()
     with tenant_transaction(ctx) as tx:
         mfa.admin_reset(tx, user_id, datetime.now(UTC))
 
