@@ -73,6 +73,7 @@ def load_local_secrets() -> None:
 def drain_outbox_forever(stop: threading.Event) -> None:
     """What Vercel Cron does every minute in production, every few seconds here."""
     from lib.email.outbox import drain_outbox
+    from lib.payments.proof_storage import drain_deletions
 
     log = logging.getLogger("zentro.devserver")
     while not stop.wait(OUTBOX_INTERVAL_SECONDS):
@@ -80,6 +81,9 @@ def drain_outbox_forever(stop: threading.Event) -> None:
             report = drain_outbox(datetime.now(UTC))
             if report.done or report.dead or report.halted:
                 log.info("outbox", extra={"sent": report.done, "dead": report.dead, "halted": report.halted})
+            files = drain_deletions(datetime.now(UTC))
+            if files.done or files.dead:
+                log.info("file_deletions", extra={"deleted": files.done, "dead": files.dead})
         except Exception:
             log.exception("outbox_drain_failed")
 

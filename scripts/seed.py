@@ -15,6 +15,7 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
@@ -183,6 +184,34 @@ def _seed_orders(org: DemoOrg, people: dict[str, tuple[uuid.UUID, str]]) -> None
             )
             with tenant_transaction(admin) as tx:
                 service.transition(tx, order_id, version, step, datetime.now(UTC))
+        _seed_payments(demo.ref, order_id, seller, as_role("SUPERVISOR"), as_role("LOGISTICS"))
+
+
+def _seed_payments(ref: str, order_id: uuid.UUID, seller: Any, supervisor: Any, rider: Any) -> None:
+    """A submitted Yape payment (DEMO-2), a verified transfer (DEMO-3), a rider's cash (DEMO-5)."""
+    from datetime import UTC, datetime
+
+    from lib.db import tenant_transaction
+    from lib.orders import service as orders
+    from lib.payments import collections, service
+    from lib.payments.schemas import CollectionIn, Method, PaymentIn, ReviewIn
+
+    now = datetime.now(UTC)
+    if ref in ("DEMO-2", "DEMO-3"):
+        total = orders.detail(seller, order_id).total_cents  # type: ignore[union-attr]
+        method: Method = "yape" if ref == "DEMO-2" else "bank_transfer"
+        payment = PaymentIn(
+            method=method, amount_cents=total, paid_at=now, operation_number=f"{ref[-1]}0{total}", payer_name="Demo"
+        )
+        with tenant_transaction(seller) as tx:
+            payment_id = service.create(tx, order_id, payment, now)
+        if ref == "DEMO-3":
+            with tenant_transaction(supervisor) as tx:
+                service.review(tx, payment_id, 1, ReviewIn(decision="verify"), now)
+    elif ref == "DEMO-5":
+        total = orders.detail(supervisor, order_id).amount_to_collect_cents
+        with tenant_transaction(rider) as tx:
+            collections.record(tx, order_id, CollectionIn(amount_cents=total), now)
 
 
 def describe(orgs: tuple[DemoOrg, ...]) -> str:
