@@ -63,7 +63,6 @@ _OPEN_SETTLEMENT = text(
     WHERE org_id = :org AND rider_id = :rider AND currency = :currency AND status = 'open' FOR UPDATE
     """
 )
-_TOUCH_SETTLEMENT = text("UPDATE settlements SET version = version + 1 WHERE org_id = :org AND id = :id")
 # What a delivered cash-on-delivery order was to collect: its total less verified prepayments.
 _EXPECTED = "GREATEST(o.total_cents - GREATEST(o.prepaid_cents, 0), 0)"
 _ATTACH_ORDERS = text(
@@ -192,7 +191,7 @@ def record(tx: TenantTx, order_id: uuid.UUID, data: CollectionIn, now: datetime)
         # Joins the rider's open settlement, whose version changes: a close prepared before it
         # arrived now fails its If-Match instead of leaving this collection out unseen.
         tx.conn.execute(_ATTACH_ORDERS, {**params, "settlement": settlement, "order_id": order_id})
-        tx.conn.execute(_TOUCH_SETTLEMENT, {"org": tx.ctx.org_id, "id": settlement})
+        service.touch_settlement(tx, settlement)
     row = tx.conn.execute(
         _INSERT,
         {

@@ -58,6 +58,7 @@ _LOCK_PAYMENT = text(
     WHERE p.org_id = :org AND p.id = :id FOR UPDATE OF p
     """
 )
+_TOUCH_SETTLEMENT = text("UPDATE settlements SET version = version + 1 WHERE org_id = :org AND id = :id")
 _DELETE = text("DELETE FROM payments WHERE org_id = :org AND id = :id AND version = :version")
 # Columns `_update` may set: statements are built from these names only, never from input.
 UPDATABLE = frozenset(
@@ -257,6 +258,13 @@ def check_changeable(tx: TenantTx, row: Any) -> None:
         raise ApiError("payment_rejected", 409)
 
 
+def touch_settlement(tx: TenantTx, settlement_id: uuid.UUID | None) -> None:
+    """A collection in an open settlement changed: so does the settlement's version, and a close
+    prepared before the change fails its If-Match instead of verifying figures nobody saw."""
+    if settlement_id is not None:
+        tx.conn.execute(_TOUCH_SETTLEMENT, {"org": tx.ctx.org_id, "id": settlement_id})
+
+
 def update(tx: TenantTx, row: Any, changes: dict[str, Any], now: datetime) -> None:
     if not update_versioned(tx, "payments", UPDATABLE, row.id, row.version, changes, now):
         raise ApiError("version_conflict", 409)
@@ -300,6 +308,7 @@ def edit(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, change: Paym
             receipts.lock_operation(tx, method, number)
         changes["duplicate_of"] = receipts.same_operation(tx, row.id, method, number)
     update(tx, row, changes, now)
+    touch_settlement(tx, row.settlement_id)
     after = _locked(tx, payment_id)
     verified = row.review_status == "verified"
     audit.record(
@@ -321,6 +330,7 @@ def delete(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, now: datet
     result = tx.conn.execute(_DELETE, {"org": tx.ctx.org_id, "id": payment_id, "version": row.version})
     if not result.rowcount:
         raise ApiError("version_conflict", 409)
+    touch_settlement(tx, row.settlement_id)
     if row.proof_key is not None:
         proof_storage.schedule_deletion(tx, row.proof_key, now)
     audit.record(tx, "payment.deleted", Target("order", order.id), before=views.audit_snapshot(row))

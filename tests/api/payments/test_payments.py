@@ -312,3 +312,42 @@ def test_bad_payment_input_is_a_4xx_and_writes_nothing(shop: PaymentShop) -> Non
         assert response.json()["error"]["code"]
     assert client.post(url, content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
     assert shop.count("payments") == 0
+
+
+def test_two_payments_with_one_receipt_recorded_at_once_still_see_each_other(shop: PaymentShop) -> None:
+    """The second transaction starts while the first is uncommitted: without the advisory lock it
+    could not see the first payment and neither would be flagged."""
+    import threading
+    from datetime import UTC, datetime
+
+    from lib.db import tenant_transaction
+    from lib.payments import service
+    from lib.payments.schemas import PaymentIn
+    from lib.tenancy import Actor, RequestMeta, Role, TenantContext
+
+    first_order, second_order = shop.capture(), shop.capture()
+    seller = TenantContext(shop.org, Actor(shop.accounts["seller"].id, Role.SELLER), RequestMeta("race", None, None))
+    payment = PaymentIn(method="plin", amount_cents=500, paid_at=datetime.now(UTC), operation_number="424242")
+    first_recorded, second_started = threading.Event(), threading.Event()
+    ids: dict[str, Any] = {}
+
+    def first() -> None:
+        with tenant_transaction(seller) as tx:
+            ids["first"] = service.create(tx, uuid.UUID(first_order["id"]), payment, datetime.now(UTC))
+            first_recorded.set()
+            second_started.wait(5)
+            threading.Event().wait(0.3)  # the second is now waiting on the lock, or has run without it
+
+    def second() -> None:
+        first_recorded.wait(5)
+        second_started.set()
+        with tenant_transaction(seller) as tx:
+            ids["second"] = service.create(tx, uuid.UUID(second_order["id"]), payment, datetime.now(UTC))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    flagged = shop["seller"].get(f"/api/payments/{ids['second']}").json()
+    assert flagged["duplicate_of"] == str(ids["first"])

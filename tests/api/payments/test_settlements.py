@@ -160,3 +160,20 @@ def test_rider_report_per_day(shop: PaymentShop) -> None:
     assert yesterday.json()["riders"] == []
     assert shop["logistics"].get(f"/api/reports/riders?day={today.isoformat()}").status_code == 403
     assert shop["seller"].get(f"/api/reports/riders?day={today.isoformat()}").status_code == 403
+
+
+def test_an_office_edit_of_a_collection_stales_the_close(shop: PaymentShop) -> None:
+    order = shop.delivered()
+    collection = shop.collect(order).json()
+    settlement = _open(shop).json()
+    payment = shop["supervisor"].get(f"/api/payments/{collection['id']}").json()
+    fixed = shop["supervisor"].patch(
+        f"/api/payments/{collection['id']}",
+        json={"amount_cents": TOTAL - 100},
+        headers={"If-Match": f'"{payment["version"]}"'},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert _close(shop, settlement, TOTAL).status_code == 409  # figures changed since it was read
+    fresh = shop["supervisor"].get(f"/api/settlements/{settlement['id']}").json()
+    assert fresh["collected_cash_cents"] == TOTAL - 100
+    assert _close(shop, fresh, TOTAL - 100, reason="faltó 1 sol del cliente").status_code == 200
