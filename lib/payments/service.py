@@ -32,7 +32,7 @@ from lib.logs import security_log
 from lib.orders import store as orders
 from lib.orders.problems import Problems
 from lib.orders.store import Scope
-from lib.payments import receipts, views
+from lib.payments import proof_storage, receipts, views
 from lib.payments.schemas import NEEDS_OPERATION_NUMBER, Payment, PaymentChange, PaymentIn, PaymentList, ReviewIn
 from lib.tenancy import Role, TenantContext
 
@@ -322,8 +322,6 @@ def edit(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, change: Paym
 
 def delete(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, now: datetime) -> str | None:
     """Delete a payment; returns its proof's storage key for the caller to remove after commit."""
-    from lib.payments import proof_storage
-
     order, row = lock_payment(tx, payment_id)
     check_changeable(tx, row)
     require_version(row.version, if_match)
