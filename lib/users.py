@@ -27,8 +27,7 @@ from lib.auth.one_time_tokens import Purpose
 from lib.db import TenantTx
 from lib.email.outbox import enqueue_email
 from lib.email.templates import role_label
-from lib.http.errors import ApiError, not_found
-from lib.logs import security_log
+from lib.http.errors import ApiError, object_not_found
 from lib.tenancy import Role
 
 # ASCII addresses only: what Peruvian merchants' staff use, and what every mail system accepts.
@@ -92,13 +91,7 @@ def normalise_email(email: str) -> str | None:
 def get(tx: TenantTx, user_id: UUID, *, for_update: bool = False) -> User:
     row = tx.conn.execute(_GET_FOR_UPDATE if for_update else _GET, {"org": tx.ctx.org_id, "id": user_id}).one_or_none()
     if row is None:
-        # Not found and not this organization's look the same to the caller; the security log
-        # records the attempt either way (a run of these is someone walking ids).
-        security_log.info(
-            "object_not_found",
-            extra={"object": "user", "object_id": str(user_id), "actor": str(tx.ctx.actor.user_id)},
-        )
-        raise not_found()
+        raise object_not_found("user", user_id, tx.ctx.actor.user_id)
     return _user(row)
 
 

@@ -25,6 +25,7 @@ from lib.tenancy import TenantContext
 
 _SET_TENANT = text("SELECT set_config('app.org_id', :org, true), set_config('statement_timeout', :timeout, true)")
 _SET_TIMEOUT = text("SELECT set_config('statement_timeout', :timeout, true)")
+_LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,11 @@ class TenantTx:
 
     conn: Connection
     ctx: TenantContext
+
+    def lock_key(self, name: str) -> None:
+        """Serialise every transaction that locks `name` in this organization until this one ends
+        (a transaction-level advisory lock: safe behind PgBouncer's transaction pooling)."""
+        self.conn.execute(_LOCK_KEY, {"key": f"{self.ctx.org_id}:{name}"})
 
 
 @contextmanager

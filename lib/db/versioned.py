@@ -32,16 +32,18 @@ def update_versioned(
     version: int,
     changes: Mapping[str, Any],
     now: datetime,
-) -> bool:
-    """Set `changes` on the row if it is still at `version`, bumping it. False when stale."""
+    returning: str = "id",
+) -> Any:
+    """Set `changes` on the row if it is still at `version`, bumping it; the row as it is now
+    (the `returning` columns, from the whitelist's code, never input), or None when stale."""
     unknown = set(changes) - updatable
     if unknown:
         raise ValueError(f"not updatable on {table}: {sorted(unknown)}")
     assignments = ", ".join(f"{column} = :set_{column}" for column in changes)
     statement = text(
         f"UPDATE {table} SET {assignments}, version = version + 1, updated_at = :now "
-        "WHERE org_id = :org AND id = :id AND version = :version"
+        f"WHERE org_id = :org AND id = :id AND version = :version RETURNING {returning}"
     )
     params = {f"set_{column}": value for column, value in changes.items()}
-    result = tx.conn.execute(statement, {**params, "org": tx.ctx.org_id, "id": row_id, "version": version, "now": now})
-    return bool(result.rowcount)
+    values = {**params, "org": tx.ctx.org_id, "id": row_id, "version": version, "now": now}
+    return tx.conn.execute(statement, values).one_or_none()

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import msgspec
 
 from lib.http.messages import MESSAGES, Language, message
+from lib.logs import security_log
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -51,6 +52,14 @@ class ApiError(Exception):
 
 def not_found() -> ApiError:
     return ApiError("not_found", 404)
+
+
+def object_not_found(kind: str, object_id: object, actor_id: object) -> ApiError:
+    """404 for a record the caller cannot see, whether it does not exist or belongs to another
+    organization (the two must look the same); the security log keeps the attempt, since a run
+    of these is someone walking ids."""
+    security_log.info("object_not_found", extra={"object": kind, "object_id": str(object_id), "actor": str(actor_id)})
+    return not_found()
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):

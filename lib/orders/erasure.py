@@ -21,9 +21,8 @@ from sqlalchemy import text
 from lib import audit
 from lib.audit import Target
 from lib.db import TenantTx
-from lib.http.errors import ApiError
+from lib.http.errors import ApiError, object_not_found
 from lib.http.schemas import Schema
-from lib.logs import security_log
 from lib.payments import proof_storage
 
 ANONYMOUS_NAME = "Cliente anonimizado"
@@ -74,11 +73,7 @@ def anonymise(tx: TenantTx, customer_id: uuid.UUID, now: datetime) -> tuple[Anon
     org = tx.ctx.org_id
     row = tx.conn.execute(_LOCK, {"org": org, "id": customer_id}).one_or_none()
     if row is None:
-        security_log.info(
-            "object_not_found",
-            extra={"object": "customer", "object_id": str(customer_id), "actor": str(tx.ctx.actor.user_id)},
-        )
-        raise ApiError("not_found", 404)
+        raise object_not_found("customer", customer_id, tx.ctx.actor.user_id)
     if row.anonymised_at is not None:
         raise ApiError("customer_anonymised", 409)
     placeholder: Any = tx.conn.execute(

@@ -25,8 +25,7 @@ from lib.audit import Target
 from lib.db import TenantTx
 from lib.db.pipeline import tenant_read
 from lib.db.versioned import require_version
-from lib.http.errors import ApiError, ErrorDetail, not_found
-from lib.logs import security_log
+from lib.http.errors import ApiError, ErrorDetail, not_found, object_not_found
 from lib.orders import store, views
 from lib.orders.lifecycle import (
     EDITABLE,
@@ -73,10 +72,7 @@ _CUSTOMER = text(
 
 
 def _not_found(ctx: TenantContext, order_id: uuid.UUID) -> ApiError:
-    security_log.info(
-        "object_not_found", extra={"object": "order", "object_id": str(order_id), "actor": str(ctx.actor.user_id)}
-    )
-    return not_found()
+    return object_not_found("order", order_id, ctx.actor.user_id)
 
 
 # --- capture ---------------------------------------------------------------------------------------

@@ -366,7 +366,7 @@ UPDATABLE = frozenset(
 
 def update(tx: TenantTx, order_id: uuid.UUID, version: int, changes: dict[str, Any], now: datetime) -> bool:
     """Apply column changes if the version still matches; bumps it. False when stale."""
-    return update_versioned(tx, "orders", UPDATABLE, order_id, version, changes, now)
+    return update_versioned(tx, "orders", UPDATABLE, order_id, version, changes, now) is not None
 
 
 # --- lists ---------------------------------------------------------------------------------------

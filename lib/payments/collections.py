@@ -238,8 +238,7 @@ def open_settlement(tx: TenantTx, data: SettlementIn, now: datetime) -> uuid.UUI
     if tx.conn.execute(_RIDER, {"org": org, "id": data.rider_id}).first() is None:
         problems.add("$.rider_id", "not_a_rider")
     problems.raise_if_any()
-    receipts_key = f"settlement:{org}:{data.rider_id}:{data.currency}"
-    tx.conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": receipts_key})
+    tx.lock_key(f"settlement:{data.rider_id}:{data.currency}")
     params = {"org": org, "rider": data.rider_id, "currency": data.currency}
     if tx.conn.execute(_OPEN_SETTLEMENT, params).first() is not None:
         raise ApiError("settlement_already_open", 409)

@@ -22,7 +22,6 @@ from lib.db import TenantTx
 _SEPARATORS = re.compile(r"[\s\-]+")
 _CANONICAL = re.compile(r"^[A-Z0-9]{1,40}$")
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _SAME_OPERATION = text(
     """
     SELECT id FROM payments
@@ -50,7 +49,7 @@ def canonical_operation_number(raw: str) -> str | None:
 def lock_operation(tx: TenantTx, method: str, number: str) -> None:
     """Serialise payments of one (organization, method, number) until the transaction ends, so
     two payments with the same receipt recorded at once still see each other."""
-    tx.conn.execute(_LOCK, {"key": f"receipt:{tx.ctx.org_id}:{method}:{number}"})
+    tx.lock_key(f"receipt:{method}:{number}")
 
 
 def same_operation(tx: TenantTx, payment_id: uuid.UUID, method: str, number: str | None) -> uuid.UUID | None:

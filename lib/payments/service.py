@@ -27,8 +27,7 @@ from lib.audit import Target
 from lib.db import TenantTx
 from lib.db.pipeline import tenant_read
 from lib.db.versioned import require_version, update_versioned
-from lib.http.errors import ApiError, not_found
-from lib.logs import security_log
+from lib.http.errors import ApiError, object_not_found
 from lib.orders import store as orders
 from lib.orders.problems import Problems
 from lib.orders.store import Scope
@@ -41,13 +40,14 @@ CLOCK_SKEW = timedelta(minutes=10)
 _OFFICE = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 _INSERT = text(
-    """
+    f"""
     INSERT INTO payments (
         id, org_id, order_id, kind, method, amount_cents, currency, operation_number, payer_name, paid_at, notes,
         review_status, reviewed_by, reviewed_at, duplicate_of, recorded_by, collected_by, created_at, updated_at)
     VALUES (
         :id, :org, :order_id, :kind, :method, :amount_cents, :currency, :operation_number, :payer_name, :paid_at,
         :notes, :review_status, :reviewed_by, :reviewed_at, :duplicate_of, :recorded_by, :collected_by, :now, :now)
+    RETURNING {views.RETURNED_COLUMNS}
     """
 )
 _ORDER_OF = text("SELECT order_id FROM payments WHERE org_id = :org AND id = :id")
@@ -89,10 +89,7 @@ UPDATABLE = frozenset(
 
 
 def not_found_for(ctx: TenantContext, kind: str, object_id: uuid.UUID) -> ApiError:
-    security_log.info(
-        "object_not_found", extra={"object": kind, "object_id": str(object_id), "actor": str(ctx.actor.user_id)}
-    )
-    return not_found()
+    return object_not_found(kind, object_id, ctx.actor.user_id)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -177,7 +174,7 @@ def create(tx: TenantTx, order_id: uuid.UUID, data: PaymentIn, now: datetime) ->
         receipts.lock_operation(tx, data.method, number)
         duplicate = receipts.same_operation(tx, payment_id, data.method, number)
     refund = data.kind == "refund"  # recorded by the office, which is who would verify it
-    tx.conn.execute(
+    row = tx.conn.execute(
         _INSERT,
         {
             "id": payment_id,
@@ -199,8 +196,7 @@ def create(tx: TenantTx, order_id: uuid.UUID, data: PaymentIn, now: datetime) ->
             "collected_by": None,
             "now": now,
         },
-    )
-    row = _locked(tx, payment_id)
+    ).one()
     audit.record(
         tx,
         "payment.refunded" if refund else "payment.created",
@@ -265,9 +261,12 @@ def touch_settlement(tx: TenantTx, settlement_id: uuid.UUID | None) -> None:
         tx.conn.execute(_TOUCH_SETTLEMENT, {"org": tx.ctx.org_id, "id": settlement_id})
 
 
-def update(tx: TenantTx, row: Any, changes: dict[str, Any], now: datetime) -> None:
-    if not update_versioned(tx, "payments", UPDATABLE, row.id, row.version, changes, now):
+def update(tx: TenantTx, row: Any, changes: dict[str, Any], now: datetime) -> Any:
+    """Apply `changes` to the locked payment `row`; the payment as it is after them."""
+    after = update_versioned(tx, "payments", UPDATABLE, row.id, row.version, changes, now, views.RETURNED_COLUMNS)
+    if after is None:
         raise ApiError("version_conflict", 409)
+    return after
 
 
 def edit(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, change: PaymentChange, now: datetime) -> None:
@@ -307,9 +306,8 @@ def edit(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, change: Paym
         if number is not None:
             receipts.lock_operation(tx, method, number)
         changes["duplicate_of"] = receipts.same_operation(tx, row.id, method, number)
-    update(tx, row, changes, now)
+    after = update(tx, row, changes, now)
     touch_settlement(tx, row.settlement_id)
-    after = _locked(tx, payment_id)
     verified = row.review_status == "verified"
     audit.record(
         tx,
@@ -353,7 +351,7 @@ def review(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, decision: 
         if decision.override_reason is not None:
             problems.add("$.override_reason", "not_for_this_step")
         problems.raise_if_any()
-        update(
+        rejected = update(
             tx,
             row,
             {
@@ -369,7 +367,7 @@ def review(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, decision: 
             "payment.rejected",
             Target("order", order.id),
             before=views.audit_snapshot(row),
-            after=views.audit_snapshot(_locked(tx, payment_id)) | {"reason": decision.reason},
+            after=views.audit_snapshot(rejected) | {"reason": decision.reason},
         )
         return
 
@@ -393,7 +391,7 @@ def review(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, decision: 
     if not suspect and decision.override_reason is not None:
         problems.add("$.override_reason", "nothing_to_override")
         problems.raise_if_any()
-    update(
+    verified = update(
         tx,
         row,
         {
@@ -406,7 +404,7 @@ def review(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, decision: 
         },
         now,
     )
-    after = views.audit_snapshot(_locked(tx, payment_id))
+    after = views.audit_snapshot(verified)
     audit.record(tx, "payment.verified", Target("order", order.id), before=views.audit_snapshot(row), after=after)
     if suspect:
         audit.record(

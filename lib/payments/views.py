@@ -6,14 +6,17 @@ from typing import Any
 
 from lib.payments.schemas import Collection, Payment, ProofInfo
 
-# Every column a payment view or a rule reads; `p` is payments, `o` its order.
-PAYMENT_COLUMNS = """
-    p.id, p.order_id, p.kind, p.method, p.amount_cents, p.currency, p.operation_number, p.payer_name,
-    p.paid_at, p.notes, p.review_status, p.review_reason, p.override_reason, p.reviewed_by, p.reviewed_at,
-    p.duplicate_of, p.recorded_by, p.collected_by, p.settlement_id, p.proof_key, p.proof_content_type,
-    p.proof_bytes, p.proof_sha256, p.proof_original_sha256, p.proof_filename, p.proof_uploaded_at,
-    p.proof_duplicate_of, p.version, p.created_at, p.updated_at
-"""
+_COLUMNS = (
+    "id", "order_id", "kind", "method", "amount_cents", "currency", "operation_number", "payer_name", "paid_at",
+    "notes", "review_status", "review_reason", "override_reason", "reviewed_by", "reviewed_at", "duplicate_of",
+    "recorded_by", "collected_by", "settlement_id", "proof_key", "proof_content_type", "proof_bytes",
+    "proof_sha256", "proof_original_sha256", "proof_filename", "proof_uploaded_at", "proof_duplicate_of",
+    "version", "created_at", "updated_at",
+)  # fmt: skip
+# Every column a payment view or a rule reads: in a query where `p` is payments, and as an
+# INSERT or UPDATE returns them (so a change's "after" needs no second read).
+PAYMENT_COLUMNS = ", ".join(f"p.{name}" for name in _COLUMNS)
+RETURNED_COLUMNS = ", ".join(_COLUMNS)
 
 
 def payment(row: Any) -> Payment:
