@@ -24,11 +24,15 @@ class Schema(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 # No NUL in any text: Postgres cannot store it and no honest input carries it. Declared in the
 # schema (so clients and the OpenAPI document know) and enforced again after decoding.
 NO_NUL = "^[^\x00]*$"
+# A required text must say something: whitespace alone is refused here, not discovered later
+# when the value is trimmed and a database CHECK (or an empty record) would be the first to notice.
+NOT_BLANK = "^[^\x00]*[^\x00\\s][^\x00]*$"
 
 
 def text(*, max_length: int, min_length: int = 0, description: str | None = None) -> msgspec.Meta:
     """Constraints for a free-text request field: `Annotated[str, text(max_length=200)]`."""
-    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=NO_NUL, description=description)
+    pattern = NOT_BLANK if min_length > 0 else NO_NUL
+    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=pattern, description=description)
 
 
 _LOCATION = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)

@@ -104,7 +104,9 @@ class TransitionIn(Schema):
         "return_to_sender",
         "cancel",
     ]
-    reason: Annotated[str, text(min_length=1, max_length=500)] | None = None
+    # Whether a step needs a reason, and that it says something, is the step's own requirement
+    # (lib.orders.lifecycle), answered as `transition_requirement`.
+    reason: Annotated[str, text(max_length=500)] | None = None
     delivery_date: date | None = None
     rider_id: UUID | None = None
     carrier: Carrier | None = None

@@ -334,8 +334,9 @@ def transition(tx: TenantTx, order_id: uuid.UUID, if_match: int | None, step: Tr
         raise ApiError("transition_forbidden", 403, params={"action": step.action})
 
     problems = Problems()
-    changes: dict[str, Any] = {"status": rule.target.value, "status_changed_at": now, "status_reason": step.reason}
-    if Requirement.REASON in rule.requires and not (step.reason and step.reason.strip()):
+    reason = step.reason.strip() if step.reason and step.reason.strip() else None
+    changes: dict[str, Any] = {"status": rule.target.value, "status_changed_at": now, "status_reason": reason}
+    if Requirement.REASON in rule.requires and reason is None:
         problems.add("$.reason", "reason_required")
     if Requirement.DELIVERY_DATE in rule.requires:
         if step.delivery_date is None:
@@ -377,7 +378,7 @@ def transition(tx: TenantTx, order_id: uuid.UUID, if_match: int | None, step: Tr
         after={
             "action": step.action,
             "status": rule.target.value,
-            "reason": step.reason,
+            "reason": reason,
             "rider_id": changes.get("rider_id", row.rider_id),
             "carrier": changes.get("carrier", row.carrier),
             "delivery_date": changes.get("delivery_date", row.delivery_date),

@@ -113,6 +113,10 @@ BAD = {
     "client-sent status": ({**order_payload(), "status": "delivered"}, 422, "$"),
     "unknown nested field": (_with("customer.vip", True), 422, "$.customer"),
     "NUL in a name": (_with("customer.name", "Ana\x00"), 422, "$.customer.name"),
+    # Found by the hypothesis test below: blank text passed min_length and hit a CHECK (500).
+    "address line of spaces": (_with("address.line", "   "), 422, "$.address.line"),
+    "district of a tab": (_with("address.district", "\t"), 422, "$.address.district"),
+    "item name of spaces": (_with("items.0.name", "  "), 422, "$.items[0].name"),
     "latitude without longitude": (_with("address.longitude", None), 422, "$.address.latitude"),
     "slot that is no time range": (_with("delivery_slot", "mañana"), 422, "$.delivery_slot"),
 }
