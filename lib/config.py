@@ -91,6 +91,10 @@ class Settings:
     mail_dir: str | None = None
     blob_read_write_token: Secret | None = None
     storage_dir: str | None = None
+    browserbase_api_key: Secret | None = None
+    browserbase_project_id: str | None = None
+    browserbase_base_url: str | None = None
+    zeus_step_timeout_seconds: float = 15.0
 
     @property
     def session_cookie_name(self) -> str:
@@ -181,6 +185,19 @@ class Settings:
             if deployed:
                 _require_real_secret("BLOB_READ_WRITE_TOKEN", blob_token, min_length=_MIN_SECRET_LENGTH)
 
+        browserbase_key = _optional(env, "BROWSERBASE_API_KEY")
+        browserbase_project = _optional(env, "BROWSERBASE_PROJECT_ID")
+        if (browserbase_key is None) != (browserbase_project is None):
+            raise ConfigError("set BROWSERBASE_API_KEY and BROWSERBASE_PROJECT_ID together")
+        if browserbase_key is not None and deployed:
+            _require_real_secret("BROWSERBASE_API_KEY", browserbase_key, min_length=10)
+        browserbase_url = _optional(env, "BROWSERBASE_BASE_URL")
+        if browserbase_url is not None and deployed:
+            raise ConfigError("BROWSERBASE_BASE_URL is for local stand-ins; leave it unset in production and preview")
+        zeus_timeout = _float(env, "ZEUS_STEP_TIMEOUT_SECONDS", 15.0)
+        if not 1.0 <= zeus_timeout <= 60.0:
+            raise ConfigError("ZEUS_STEP_TIMEOUT_SECONDS must be between 1 and 60")
+
         return cls(
             environment=environment,
             on_vercel=env.get("VERCEL") == "1",
@@ -208,6 +225,10 @@ class Settings:
             mail_dir=_optional(env, "MAIL_DIR"),
             blob_read_write_token=Secret(blob_token) if blob_token else None,
             storage_dir=_optional(env, "STORAGE_DIR"),
+            browserbase_api_key=Secret(browserbase_key) if browserbase_key else None,
+            browserbase_project_id=browserbase_project,
+            browserbase_base_url=browserbase_url,
+            zeus_step_timeout_seconds=zeus_timeout,
         )
 
 

@@ -29,7 +29,9 @@ from sqlalchemy import text
 from lib.crypto import SealContext, SealError
 from lib.db import TenantTx, tenant_transaction, unscoped_transaction
 from lib.key_ring import current_key_ring
+from lib.monitoring import report_exception
 from lib.redaction import scrub_string
+from lib.sealed_columns import JOB_PAYLOAD
 from lib.tenancy import Actor, RequestMeta, TenantContext
 
 _log = logging.getLogger("zentro.jobs")
@@ -92,6 +94,12 @@ class Job:
     org_id: uuid.UUID
     attempt: int
     payload: Mapping[str, Any]
+    max_attempts: int = 8
+
+    @property
+    def final_attempt(self) -> bool:
+        """Whether a RetryLater from this attempt makes the job dead (so keep what a person needs)."""
+        return self.attempt >= self.max_attempts
 
 
 @dataclass
@@ -106,7 +114,7 @@ Handler = Callable[[Job], str]
 
 
 def _context(org_id: uuid.UUID, job_id: uuid.UUID) -> SealContext:
-    return SealContext(org_id=org_id, table="jobs", record_id=str(job_id), field="payload")
+    return JOB_PAYLOAD.context(org_id, job_id)
 
 
 def enqueue(tx: TenantTx, kind: str, payload: Mapping[str, Any], now: datetime, *, max_attempts: int = 8) -> uuid.UUID:
@@ -132,11 +140,23 @@ def backoff(attempt: int) -> timedelta:
     return min(delay, MAX_RETRY)
 
 
-def drain(kind: str, handler: Handler, now: datetime, *, limit: int = 25, request_id: str = "cron") -> DrainReport:
-    """Handle up to `limit` due jobs of `kind`."""
+def drain(
+    kind: str,
+    handler: Handler,
+    now: datetime,
+    *,
+    limit: int = 25,
+    request_id: str = "cron",
+    lease_seconds: int = LEASE_SECONDS,
+) -> DrainReport:
+    """Handle up to `limit` due jobs of `kind`.
+
+    `lease_seconds` must outlast the slowest run of `limit` jobs: a job still running when its
+    lease ends is handed to the next drain as if its worker had died.
+    """
     report = DrainReport()
     with unscoped_transaction() as conn:
-        claimed = conn.execute(_CLAIM, {"kind": kind, "limit": limit, "now": now, "lease": LEASE_SECONDS}).all()
+        claimed = conn.execute(_CLAIM, {"kind": kind, "limit": limit, "now": now, "lease": lease_seconds}).all()
     meta = RequestMeta(request_id=request_id, client_ip=None, user_agent=None)
     for row in claimed:
         ctx = TenantContext(org_id=row.org_id, actor=Actor.system(), request=meta)
@@ -150,7 +170,10 @@ def drain(kind: str, handler: Handler, now: datetime, *, limit: int = 25, reques
             if sealed is None:
                 raise GiveUp("payload missing")
             payload = msgspec.json.decode(current_key_ring().open(bytes(sealed), _context(row.org_id, row.job_id)))
-            result = handler(Job(id=row.job_id, org_id=row.org_id, attempt=row.attempts, payload=payload))
+            job = Job(
+                id=row.job_id, org_id=row.org_id, attempt=row.attempts, payload=payload, max_attempts=row.max_attempts
+            )
+            result = handler(job)
             outcome = ("done", result, None)
         except Halt as exc:
             report.halted = scrub_string(str(exc))[:500]
@@ -168,6 +191,7 @@ def drain(kind: str, handler: Handler, now: datetime, *, limit: int = 25, reques
             outcome = ("retry", str(exc), now + wait)
         except Exception as exc:  # noqa: BLE001 - a bug in one job must not stop the others
             _log.exception("job_failed", extra={"job_id": str(row.job_id), "kind": kind})
+            report_exception(exc, request_id=f"job-{row.job_id}", method="JOB", path=kind)
             outcome = ("retry", f"{type(exc).__name__}", now + backoff(row.attempts))
         status, detail, run_after = outcome
         if status == "retry" and row.attempts >= row.max_attempts:

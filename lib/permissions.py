@@ -45,6 +45,8 @@ class Permission(StrEnum):
     COLLECTIONS_RECORD = "collections.record"
     SETTLEMENTS_MANAGE = "settlements.manage"
     REPORTS_RIDERS = "reports.riders"
+    INTEGRATIONS_MANAGE = "integrations.manage"
+    SHIPMENTS_MANAGE = "shipments.manage"
 
 
 _EVERYONE = frozenset(Role)
@@ -78,6 +80,10 @@ POLICY: Mapping[Permission, frozenset[Role]] = {
     Permission.COLLECTIONS_RECORD: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LOGISTICS}),
     Permission.SETTLEMENTS_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Permission.REPORTS_RIDERS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    # Integration credentials (the courier portal's password) are the organization's keys.
+    Permission.INTEGRATIONS_MANAGE: frozenset({Role.ADMIN}),
+    # A courier registration that needs a person: see why (screenshot) and retry. Dispatch work.
+    Permission.SHIPMENTS_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LOGISTICS}),
 }
 
 # What a user whose organization requires MFA may still do before enrolling a second factor:

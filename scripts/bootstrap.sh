@@ -50,5 +50,25 @@ ensure_venv() {
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 }
 
+# The Chromium that the local Browserbase stand-in (scripts/standins) launches for every session.
+# Called by scripts/test and scripts/dev, not here: installs the Debian package when none is found.
+ensure_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then return 0; fi
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
+  local sudo=""
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo="sudo"
+  else
+    echo "Zentro needs Chromium for the Zeus portal tests and the local Browserbase stand-in:" \
+      "install it (apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium executable." >&2
+    return 1
+  fi
+  echo "Installing Chromium (Debian package) ..." >&2
+  $sudo apt-get update -qq &&
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 ensure_venv
 cd "$ROOT"

@@ -12,6 +12,9 @@
 5. Local stand-ins for what Vercel Cron does in production: the email outbox is drained every
    few seconds. Without RESEND_API_KEY, mail lands as .eml files in .data/mail.
 6. Without BLOB_READ_WRITE_TOKEN, stored files (payment proofs) land in .data/storage.
+7. Without BROWSERBASE_API_KEY, Zeus runs on stand-ins: a fake Browserbase API whose sessions are
+   local Chromium processes, and a fake Zeus portal (scripts/standins). Connect the portal URL it
+   prints with PUT /api/integrations/zeus; dispatched Zeus orders are registered every few seconds.
 
 The route table is built at start: restart after adding files to api/ or public/.
 """
@@ -19,6 +22,7 @@ The route table is built at start: restart after adding files to api/ or public/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -73,7 +77,8 @@ def load_local_secrets() -> None:
 def drain_outbox_forever(stop: threading.Event) -> None:
     """What Vercel Cron does every minute in production, every few seconds here."""
     from lib.email.outbox import drain_outbox
-    from lib.payments.proof_storage import drain_deletions
+    from lib.storage.deletions import drain_deletions
+    from lib.zeus import shipments
 
     log = logging.getLogger("zentro.devserver")
     while not stop.wait(OUTBOX_INTERVAL_SECONDS):
@@ -84,8 +89,39 @@ def drain_outbox_forever(stop: threading.Event) -> None:
             files = drain_deletions(datetime.now(UTC))
             if files.done or files.dead:
                 log.info("file_deletions", extra={"deleted": files.done, "dead": files.dead})
+            zeus = shipments.drain(datetime.now(UTC))
+            if zeus.done or zeus.dead or zeus.retried or zeus.halted:
+                log.info("zeus", extra={"registered": zeus.done, "retrying": zeus.retried, "halted": zeus.halted})
         except Exception:
             log.exception("outbox_drain_failed")
+
+
+def start_zeus_standins(stack: contextlib.ExitStack) -> str | None:
+    """A fake Browserbase (local Chromium) and a fake Zeus portal, unless Browserbase is configured.
+    Returns the portal's URL, or None when the real Browserbase is used or Chromium is missing."""
+    if os.environ.get("BROWSERBASE_API_KEY"):
+        return None
+    from scripts.standins.browserbase_api import FakeBrowserbase
+    from scripts.standins.chromium import ChromiumMissing, find_chromium
+    from scripts.standins.serving import serve
+    from scripts.standins.zeus_portal import ZeusPortal
+
+    try:
+        find_chromium()
+    except ChromiumMissing as missing:
+        print(f"  zeus:     no stand-in ({missing}); Zeus jobs stay queued")
+        return None
+    key, project = secrets.token_urlsafe(24), "local-project"
+    fake = FakeBrowserbase(api_key=key, project_id=project)
+    stack.callback(fake.close)
+    os.environ.update(
+        {
+            "BROWSERBASE_API_KEY": key,
+            "BROWSERBASE_PROJECT_ID": project,
+            "BROWSERBASE_BASE_URL": stack.enter_context(serve(fake.app)),
+        }
+    )
+    return stack.enter_context(serve(ZeusPortal().app))
 
 
 def prepare_database() -> str:
@@ -117,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("BLOB_READ_WRITE_TOKEN"):
         os.environ.setdefault("STORAGE_DIR", str(STORAGE_DIR))
     accounts = prepare_database()
+    standins = contextlib.ExitStack()
+    portal_url = start_zeus_standins(standins)
     stop = threading.Event()
     threading.Thread(target=drain_outbox_forever, args=(stop,), daemon=True, name="local-cron").start()
 
@@ -132,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  mail:     emails are written to {os.environ['MAIL_DIR']} (no RESEND_API_KEY)")
     if os.environ.get("STORAGE_DIR"):
         print(f"  files:    stored files are written to {os.environ['STORAGE_DIR']} (no BLOB_READ_WRITE_TOKEN)")
+    if portal_url:
+        print(f"  zeus:     stand-in portal {portal_url} (user demo, password demo-zeus-clave); as the ADMIN:")
+        print(f'            PUT /api/integrations/zeus {{"portal_url": "{portal_url}", "username": "demo", ...}}')
     print(accounts)
     # proxy_headers=False: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 and let a
     # local client pick the address that rate limits and the audit trail see.
@@ -146,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         stop.set()
+        standins.close()
     return 0
 
 

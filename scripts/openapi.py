@@ -105,8 +105,10 @@ def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str
     errors = set(op.errors) | {405}
     if op.body is not None or op.raw_body:
         errors |= set(_WRITE_ERRORS)
-    if op.if_match:
+    if op.if_match is True:
         errors |= {400, 409, 428}
+    elif op.if_match:
+        errors |= {400, 409}
     if op.query is not None:
         errors |= set(_QUERY_ERRORS)
     if op.access.kind == "cron":
@@ -143,7 +145,7 @@ def _operation(path: str, op: Operation, components: dict[str, Any]) -> dict[str
             {
                 "name": "If-Match",
                 "in": "header",
-                "required": True,
+                "required": op.if_match is True,
                 "description": "The version being changed, as returned in the ETag",
                 "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
             }

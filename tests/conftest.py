@@ -56,6 +56,9 @@ for _name in (
     "RESEND_API_URL",
     "BLOB_READ_WRITE_TOKEN",
     "VERCEL_BLOB_API_URL",
+    "BROWSERBASE_API_KEY",
+    "BROWSERBASE_PROJECT_ID",
+    "BROWSERBASE_BASE_URL",
 ):
     os.environ.pop(_name, None)
 

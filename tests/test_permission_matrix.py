@@ -109,6 +109,20 @@ def _seed_delivered_cod(world: World) -> None:
     _owner_sql(world, "UPDATE orders SET collect_on_delivery = true WHERE id = %s RETURNING id", world.order_id)
 
 
+def _seed_zeus_shipment(world: World) -> None:
+    """A dispatched Zeus order (the caller's, so a SELLER sees it too) whose shipment needs review."""
+    assert world.caller is not None
+    world.order_id = world.database.create_order(world.caller.org_id, world.caller, status="dispatched")
+    _owner_sql(world, "UPDATE orders SET carrier = 'zeus' WHERE id = %s RETURNING id", world.order_id)
+    _owner_sql(
+        world,
+        """INSERT INTO shipments (org_id, order_id, carrier, state, problem, attempts, created_at, updated_at)
+           VALUES (%s, %s, 'zeus', 'needs_review', 'zeus_login_rejected', 1, now(), now()) RETURNING id""",
+        world.caller.org_id,
+        world.order_id,
+    )
+
+
 def _seed_settlement(world: World) -> None:
     assert world.caller is not None
     rider = _rider(world)
@@ -267,6 +281,24 @@ STATIC = {
         "POST", _record_path("/api/customers", "/anonymise"), setup=_seed_customer
     ),
     ("PATCH", "/api/organization"): Example("PATCH", lambda w: "/api/organization", lambda w: {"mfa_required": False}),
+    ("GET", "/api/orders/{id}/shipment"): Example("GET", _order_path("/shipment"), setup=_seed_zeus_shipment),
+    ("POST", "/api/orders/{id}/shipment"): Example(
+        "POST", _order_path("/shipment"), success=202, setup=_seed_zeus_shipment
+    ),
+    # Allowed, and this shipment kept no screenshot: 404 (not 403).
+    ("GET", "/api/orders/{id}/shipment/screenshot"): Example(
+        "GET", _order_path("/shipment/screenshot"), success=404, setup=_seed_zeus_shipment
+    ),
+    # Allowed, and nothing is connected yet: 404 `integration_not_connected` (not 403).
+    ("GET", "/api/integrations/zeus"): Example("GET", lambda w: "/api/integrations/zeus", success=404),
+    ("PUT", "/api/integrations/zeus"): Example(
+        "PUT",
+        lambda w: "/api/integrations/zeus",
+        lambda w: {"portal_url": "https://zeus.example-courier.pe", "username": "tienda", "password": "clave"},
+        success=201,
+    ),
+    ("DELETE", "/api/integrations/zeus"): Example("DELETE", lambda w: "/api/integrations/zeus", success=404),
+    ("POST", "/api/integrations/zeus/test"): Example("POST", lambda w: "/api/integrations/zeus/test", success=404),
     # Public routes: anyone, signed in or not.
     ("GET", "/api/health"): Example("GET", lambda w: "/api/health"),
     ("POST", "/api/auth/login"): Example(
@@ -290,6 +322,8 @@ STATIC = {
     # Cron routes: nobody without the secret (tests/api/cron cover the secret itself).
     ("GET", "/api/cron/retention"): Example("GET", lambda w: "/api/cron/retention", success=401),
     ("GET", "/api/cron/outbox"): Example("GET", lambda w: "/api/cron/outbox", success=401),
+    ("GET", "/api/cron/zeus"): Example("GET", lambda w: "/api/cron/zeus", success=401),
+    ("GET", "/api/cron/key_rotation"): Example("GET", lambda w: "/api/cron/key_rotation", success=401),
 }
 
 OPERATIONS: list[tuple[str, str, Operation]] = [

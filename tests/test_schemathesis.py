@@ -120,6 +120,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 
 include-path = "/api/customers/{id}/anonymise"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 429]
 
+[[operations]]
+include-path-regex = "^/api/integrations/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 422, 429]
+
+[[operations]]
+include-path-regex = "^/api/orders/[^/]+/shipment"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 429]
+
 [checks.missing_required_header]
 expected-statuses = [400, 401, 403, 406, 415, 422, 428]
 """

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from lib.email.outbox import drain_outbox
 from lib.http import CRON, Call, Operation, Schema, function_app
-from lib.payments.proof_storage import drain_deletions
+from lib.storage.deletions import drain_deletions
 
 
 class OutboxRun(Schema):

@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 from lib.db import tenant_transaction
 from lib.http import Call, Operation, Reply, function_app, requires, tagged
-from lib.payments import proof_storage, service
+from lib.payments import service
 from lib.payments.schemas import Payment, PaymentChange
 from lib.permissions import Permission
+from lib.storage import deletions
 
 
 def read(call: Call[None, None]) -> Reply:
@@ -29,7 +30,7 @@ def remove(call: Call[None, None]) -> None:
     with tenant_transaction(ctx) as tx:
         proof_key = service.delete(tx, call.path_uuid(), call.if_match, datetime.now(UTC))
     if proof_key is not None:
-        proof_storage.delete_now([proof_key])
+        deletions.delete_now([proof_key])
 
 
 app = function_app(

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from lib.crypto import SealContext
 from lib.db import TenantTx
 from lib.key_ring import current_key_ring
+from lib.sealed_columns import MFA_SECRET
 
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read from paper
@@ -95,7 +96,7 @@ def set_password_hash(tx: TenantTx, user_id: UUID, password_hash: str, now: date
 
 
 def _seal_context(tx: TenantTx, user_id: UUID) -> SealContext:
-    return SealContext(org_id=tx.ctx.org_id, table="users", record_id=str(user_id), field="mfa_secret")
+    return MFA_SECRET.context(tx.ctx.org_id, user_id)
 
 
 def store_mfa_secret(tx: TenantTx, user_id: UUID, secret: str, now: datetime) -> None:

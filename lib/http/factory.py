@@ -134,7 +134,8 @@ def _call(op: Operation, request: Request, raw: bytes, config: Settings, path_pa
     if op.access.permission is not None:
         session, tenant = authenticate(request.cookies, op.access.permission, meta, config)
 
-    if_match = _if_match(request) if op.if_match else None
+    wants_if_match = op.if_match is True or (op.if_match == "optional" and "if-match" in request.headers)
+    if_match = _if_match(request) if wants_if_match else None
     body: Any = None
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if op.raw_body:

@@ -242,6 +242,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ocurrió un error inesperado. Si persiste, repórtalo con el request_id.",
         "An unexpected error occurred. If it persists, report it with the request_id.",
     ),
+    "integration_not_connected": (
+        "Esta integración no está conectada.",
+        "This integration is not connected.",
+    ),
+    "shipment_not_retryable": (
+        "No hay un envío que reintentar: ya está registrado, en cola o el pedido no va con Zeus.",
+        "There is no shipment to retry: it is registered, queued, or the order is not going with Zeus.",
+    ),
 }
 
 

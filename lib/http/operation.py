@@ -102,6 +102,15 @@ def tagged(body: Any, status: int = 200) -> Reply:
 IF_MATCH_PATTERN = r'^(?:W/)?"?([0-9]{1,9})"?$'
 
 
+# Private files served to a browser (payment proofs, portal screenshots): never rendered inline
+# by us (Stream's filename makes it an attachment), sandboxed even if opened, never cached.
+PRIVATE_DOWNLOAD_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Stream:
     """A response body produced piece by piece (exports): memory stays flat with its size."""
@@ -127,7 +136,8 @@ class Operation:
     summary: str = ""
     errors: tuple[int, ...] = ()
     # Optimistic concurrency: the request must carry `If-Match: "<version>"` (428 without it).
-    if_match: bool = False
+    # "optional": checked when sent (a PUT that creates or replaces a whole resource).
+    if_match: bool | Literal["optional"] = False
     # A non-JSON request body, handed to the handler as bytes (e.g. ("text/csv",)).
     raw_body: tuple[str, ...] = ()
     # The media type of a streamed (Stream) response, for the OpenAPI document.

@@ -23,7 +23,7 @@ from lib.audit import Target
 from lib.db import TenantTx
 from lib.http.errors import ApiError, object_not_found
 from lib.http.schemas import Schema
-from lib.payments import proof_storage
+from lib.storage import deletions
 
 ANONYMOUS_NAME = "Cliente anonimizado"
 ANONYMOUS_ADDRESS = "Dirección anonimizada"
@@ -105,7 +105,7 @@ def anonymise(tx: TenantTx, customer_id: uuid.UUID, now: datetime) -> tuple[Anon
             if r.proof_key
         ]
     for key in keys:
-        proof_storage.schedule_deletion(tx, key, now)
+        deletions.schedule_deletion(tx, key, now)
     audit.record(
         tx,
         "customer.anonymised",

@@ -184,6 +184,24 @@ class OrderRef(Schema):
     code: str
 
 
+class Shipment(Schema):
+    """The order's registration with its carrier's back office (Zeus), kept in sync by a job.
+
+    `state`: queued, retrying (a transient failure, another attempt is due), registered (with its
+    tracking code), needs_review (a person must look: `problem` says why, `has_screenshot` whether
+    a screenshot of the portal's page was kept; fix the cause and POST to retry).
+    """
+
+    carrier: str
+    state: Literal["queued", "registered", "retrying", "needs_review"]
+    tracking_code: str | None
+    attempts: int
+    last_sync_at: datetime | None
+    problem: str | None
+    problem_detail: str | None
+    has_screenshot: bool
+
+
 class Order(Schema):
     id: UUID
     code: str
@@ -213,6 +231,7 @@ class Order(Schema):
     notes: str
     status_reason: str | None
     duplicate_of: OrderRef | None
+    shipment: Shipment | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -242,6 +261,7 @@ class DeliveryOrder(Schema):
     rider_id: UUID | None
     carrier: str | None
     status_reason: str | None
+    shipment: Shipment | None
     version: int
     created_at: datetime
     actions: list[str]

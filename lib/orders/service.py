@@ -54,6 +54,7 @@ from lib.orders.store import LIMA, Scope
 from lib.orders.validation import NewOrder, address, customer, items, new_order, price, search_name, totals
 from lib.peru import InvalidIdentifier, normalise_document, normalise_phone
 from lib.tenancy import Role, TenantContext
+from lib.zeus import shipments as zeus_shipments
 
 _ACTIVE_RIDER = text(
     "SELECT 1 FROM users WHERE org_id = :org AND id = :id AND role = 'LOGISTICS' AND status = 'active'"
@@ -121,10 +122,10 @@ def created_event(order: NewOrder, number: int, duplicate: uuid.UUID | None, sou
 
 
 def detail(ctx: TenantContext, order_id: uuid.UUID) -> Order | DeliveryOrder:
-    [orders, item_rows] = tenant_read(ctx, *store.detail_statements(ctx, order_id, Scope.for_context(ctx)))
+    [orders, item_rows, shipments] = tenant_read(ctx, *store.detail_statements(ctx, order_id, Scope.for_context(ctx)))
     if not orders:
         raise _not_found(ctx, order_id)
-    return views.detail(ctx, orders[0], item_rows)
+    return views.detail(ctx, orders[0], item_rows, shipments[0] if shipments else None)
 
 
 def page(ctx: TenantContext, query: OrderListQuery) -> OrderPage | DeliveryPage:
@@ -365,6 +366,8 @@ def transition(tx: TenantTx, order_id: uuid.UUID, if_match: int | None, step: Tr
             changes["delivery_attempts"] = row.delivery_attempts + 1
     if not store.update(tx, order_id, row.version, changes, now):
         raise ApiError("version_conflict", 409)
+    if rule.target == Status.DISPATCHED and changes.get("carrier", row.carrier) == zeus_shipments.CARRIER:
+        zeus_shipments.queue(tx, order_id, now)
     audit.record(
         tx,
         "order.status_changed",

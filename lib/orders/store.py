@@ -146,6 +146,10 @@ _DUPLICATES = text(
     ORDER BY w.idx, o.created_at, o.id
     """
 )
+_SHIPMENT = text(
+    "SELECT carrier, state, tracking_code, attempts, last_sync_at, problem, problem_detail, screenshot_key "
+    "FROM shipments WHERE org_id = :org AND order_id = :id"
+)
 _LOCK_NUMBERING = text("SELECT next_order_number FROM organizations WHERE id = :org FOR UPDATE")
 _EXISTING_REFS = text("SELECT external_ref FROM orders WHERE org_id = :org AND external_ref = ANY(:refs)")
 _ITEMS = text(
@@ -317,12 +321,13 @@ def items_of(tx: TenantTx, order_ids: Sequence[uuid.UUID]) -> list[Any]:
 
 
 def detail_statements(ctx: TenantContext, order_id: uuid.UUID, scope: Scope) -> list[tuple[TextClause, dict[str, Any]]]:
-    """The order and its items: two statements for one pipelined read."""
+    """The order, its items and its shipment: three statements for one pipelined read."""
     clause, params = scope.sql()
     order = text(f"SELECT {ORDER_COLUMNS} {_FROM} WHERE o.org_id = :org AND o.id = :id{clause}")
     return [
         (order, {"org": ctx.org_id, "id": order_id, **params}),
         (_ITEMS, {"org": ctx.org_id, "ids": [order_id]}),
+        (_SHIPMENT, {"org": ctx.org_id, "id": order_id}),
     ]
 
 

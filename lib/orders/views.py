@@ -23,6 +23,7 @@ from lib.orders.schemas import (
     Order,
     OrderRef,
     OrderSummary,
+    Shipment,
 )
 from lib.orders.store import order_code
 from lib.tenancy import Role, TenantContext
@@ -73,7 +74,22 @@ def _address(row: Any) -> Address:
     )
 
 
-def detail(ctx: TenantContext, row: Any, item_rows: Sequence[Any]) -> Order | DeliveryOrder:
+def shipment(row: Any | None) -> Shipment | None:
+    if row is None:
+        return None
+    return Shipment(
+        carrier=row.carrier,
+        state=row.state,
+        tracking_code=row.tracking_code,
+        attempts=row.attempts,
+        last_sync_at=row.last_sync_at,
+        problem=row.problem,
+        problem_detail=row.problem_detail,
+        has_screenshot=row.screenshot_key is not None,
+    )
+
+
+def detail(ctx: TenantContext, row: Any, item_rows: Sequence[Any], shipment_row: Any | None) -> Order | DeliveryOrder:
     code = order_code(row.number)
     if for_delivery(ctx):
         return DeliveryOrder(
@@ -92,6 +108,7 @@ def detail(ctx: TenantContext, row: Any, item_rows: Sequence[Any]) -> Order | De
             rider_id=row.rider_id,
             carrier=row.carrier,
             status_reason=row.status_reason,
+            shipment=shipment(shipment_row),
             version=row.version,
             created_at=row.created_at,
             actions=actions(ctx, row),
@@ -144,6 +161,7 @@ def detail(ctx: TenantContext, row: Any, item_rows: Sequence[Any]) -> Order | De
         notes=row.notes,
         status_reason=row.status_reason,
         duplicate_of=duplicate,
+        shipment=shipment(shipment_row),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -25,9 +25,10 @@ from lib.db import tenant_transaction
 from lib.db.versioned import require_version
 from lib.http.errors import ApiError, ErrorDetail
 from lib.http.multipart import parse_multipart
-from lib.payments import proof_storage, receipts, service
+from lib.payments import receipts, service
 from lib.payments.proof_files import ProofRefused, clean_proof, safe_download_name
 from lib.payments.schemas import Payment
+from lib.storage import deletions
 from lib.storage.objects import ObjectNotFound, StorageError
 from lib.storage.selection import object_store
 from lib.tenancy import TenantContext
@@ -39,6 +40,12 @@ UPLOAD_BODY_LIMIT = PROOF_MAX_BYTES + 16 * 1024
 FILE_FIELD = "file"
 
 _log = logging.getLogger("zentro.proofs")
+
+
+def _new_key(org_id: uuid.UUID, extension: str) -> str:
+    """`proofs/<organization>/<random uuid>.<ext>`: made here, never from a client's file name,
+    with the extension of the type the content proved to be."""
+    return f"proofs/{org_id}/{uuid.uuid4()}.{extension}"
 
 
 def upload(
@@ -67,7 +74,7 @@ def upload(
         raise ApiError(refused.code, refused.status) from None
 
     store = object_store(settings())
-    key = proof_storage.new_key(ctx.org_id, clean.extension)
+    key = _new_key(ctx.org_id, clean.extension)
     try:
         store.put(key, clean.data, clean.content_type)
     except StorageError:
@@ -97,7 +104,7 @@ def upload(
             )
             if row.proof_key is not None:
                 replaced = row.proof_key
-                proof_storage.schedule_deletion(tx, row.proof_key, now)
+                deletions.schedule_deletion(tx, row.proof_key, now)
             audit.record(
                 tx,
                 "payment.proof_uploaded",
@@ -118,7 +125,7 @@ def upload(
             _log.error("proof_orphaned", extra={"key": key})
         raise
     if replaced is not None:
-        proof_storage.delete_now([replaced])
+        deletions.delete_now([replaced])
     return service.detail(ctx, payment_id)
 
 

@@ -31,8 +31,9 @@ from lib.http.errors import ApiError, object_not_found
 from lib.orders import store as orders
 from lib.orders.problems import Problems
 from lib.orders.store import Scope
-from lib.payments import proof_storage, receipts, views
+from lib.payments import receipts, views
 from lib.payments.schemas import NEEDS_OPERATION_NUMBER, Payment, PaymentChange, PaymentIn, PaymentList, ReviewIn
+from lib.storage import deletions
 from lib.tenancy import Role, TenantContext
 
 # A paid_at this far ahead of the server clock is a typo, not a payment.
@@ -328,7 +329,7 @@ def delete(tx: TenantTx, payment_id: uuid.UUID, if_match: int | None, now: datet
         raise ApiError("version_conflict", 409)
     touch_settlement(tx, row.settlement_id)
     if row.proof_key is not None:
-        proof_storage.schedule_deletion(tx, row.proof_key, now)
+        deletions.schedule_deletion(tx, row.proof_key, now)
     audit.record(tx, "payment.deleted", Target("order", order.id), before=views.audit_snapshot(row))
     return str(row.proof_key) if row.proof_key else None
 

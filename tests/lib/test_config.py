@@ -25,6 +25,8 @@ def prod_env(**overrides: str) -> dict[str, str]:
         "RESEND_API_KEY": "re_test_0123456789abcdef",
         "BLOB_READ_WRITE_TOKEN": BLOB_TOKEN,
         "APP_BASE_URL": "https://app.zentro.one",
+        "BROWSERBASE_API_KEY": "bb_live_0123456789abcdef",
+        "BROWSERBASE_PROJECT_ID": "4f1b2c3d-0000-4000-8000-000000000001",
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v != ""}
@@ -38,7 +40,15 @@ def test_production_starts_with_real_secrets() -> None:
 
 
 @pytest.mark.parametrize(
-    "missing", ["DATABASE_URL", "CRON_SECRET", "PASSWORD_PEPPER", "ENCRYPTION_KEYS", "RESEND_API_KEY", "APP_BASE_URL"]
+    "missing",
+    [
+        "DATABASE_URL",
+        "CRON_SECRET",
+        "PASSWORD_PEPPER",
+        "ENCRYPTION_KEYS",
+        "RESEND_API_KEY",
+        "APP_BASE_URL",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
     env = prod_env()
@@ -178,3 +188,22 @@ def test_a_blob_token_must_look_like_one_everywhere() -> None:
     assert settings.blob_read_write_token is None and settings.storage_dir == "/srv/zentro/files"
     assert Settings.from_env({**local, "BLOB_READ_WRITE_TOKEN": BLOB_TOKEN}).blob_read_write_token is not None
     assert "Vn4Pq7Rs2Tu9" not in repr(Settings.from_env(prod_env()))
+
+
+def test_browserbase_settings_come_together_and_a_local_api_url_is_refused_when_deployed() -> None:
+    local = {"DATABASE_URL": "postgresql://x@/y?host=/tmp", "PASSWORD_PEPPER": PEPPER, "ENCRYPTION_KEYS": KEYS}
+    with pytest.raises(ConfigError, match="together"):
+        Settings.from_env({**local, "BROWSERBASE_API_KEY": "bb_test_key"})
+    both = Settings.from_env(
+        {
+            **local,
+            "BROWSERBASE_API_KEY": "bb_test_key",
+            "BROWSERBASE_PROJECT_ID": "p",
+            "BROWSERBASE_BASE_URL": "http://127.0.0.1:9",
+        }
+    )
+    assert both.browserbase_project_id == "p" and both.browserbase_base_url == "http://127.0.0.1:9"
+    assert "bb_test_key" not in repr(both)
+    with pytest.raises(ConfigError, match="BROWSERBASE_BASE_URL"):
+        Settings.from_env(prod_env(BROWSERBASE_BASE_URL="http://127.0.0.1:9"))
+    assert Settings.from_env(prod_env()).browserbase_base_url is None

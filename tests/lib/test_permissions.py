@@ -28,6 +28,7 @@ EXPECTED = {
         Permission.COLLECTIONS_RECORD,
         Permission.SETTLEMENTS_MANAGE,
         Permission.REPORTS_RIDERS,
+        Permission.SHIPMENTS_MANAGE,
     },
     # Sellers capture and follow their own orders; no imports, exports or team views.
     Role.SELLER: {
@@ -57,6 +58,7 @@ EXPECTED = {
         Permission.ORDERS_TRANSITION,
         Permission.ORDERS_EXPORT,
         Permission.COLLECTIONS_RECORD,
+        Permission.SHIPMENTS_MANAGE,
     },
 }
 

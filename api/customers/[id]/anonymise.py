@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 from lib.db import tenant_transaction
 from lib.http import Call, Operation, function_app, requires
 from lib.orders.erasure import Anonymised, anonymise
-from lib.payments import proof_storage
 from lib.permissions import Permission
+from lib.storage import deletions
 
 
 def run(call: Call[None, None]) -> Anonymised:
     ctx, _ = call.require_tenant()
     with tenant_transaction(ctx) as tx:
         result, proof_keys = anonymise(tx, call.path_uuid(), datetime.now(UTC))
-    proof_storage.delete_now(proof_keys)
+    deletions.delete_now(proof_keys)
     return result
 
 

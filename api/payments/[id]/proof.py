@@ -6,16 +6,10 @@ the type its content was verified as, nosniff, and a CSP that sandboxes it even 
 
 from datetime import UTC, datetime
 
-from lib.http import Call, Operation, Reply, Stream, function_app, requires, tagged
+from lib.http import PRIVATE_DOWNLOAD_HEADERS, Call, Operation, Reply, Stream, function_app, requires, tagged
 from lib.payments import proofs
 from lib.payments.schemas import Payment
 from lib.permissions import Permission
-
-DOWNLOAD_HEADERS = {
-    "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "private, no-store",
-}
 
 
 def upload(call: Call[bytes, None]) -> Reply:
@@ -29,7 +23,7 @@ def download(call: Call[None, None]) -> Reply:
     ctx, _ = call.require_tenant()
     proof = proofs.download(ctx, call.path_uuid())
     body = Stream(iter((proof.data,)), media_type=proof.content_type, filename=proof.filename)
-    return Reply(body=body, headers={**DOWNLOAD_HEADERS, "Content-Length": str(len(proof.data))})
+    return Reply(body=body, headers={**PRIVATE_DOWNLOAD_HEADERS, "Content-Length": str(len(proof.data))})
 
 
 app = function_app(

@@ -26,6 +26,7 @@ DELIVERY_FIELDS = {
     "rider_id",
     "carrier",
     "status_reason",
+    "shipment",  # the courier's tracking code and sync state: dispatch work
     "version",
     "created_at",
     "actions",

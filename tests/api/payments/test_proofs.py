@@ -153,7 +153,7 @@ def test_anonymising_a_customer_removes_proofs_and_personal_data(shop: PaymentSh
 def test_a_failed_removal_is_retried_by_the_outbox_cron(shop: PaymentShop, monkeypatch: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from lib.payments import proof_storage
+    from lib.storage import deletions
     from lib.storage.objects import StorageError
 
     payment = shop.paid(shop.capture())
@@ -165,11 +165,11 @@ def test_a_failed_removal_is_retried_by_the_outbox_cron(shop: PaymentShop, monke
         def delete(self, key: str) -> None:
             raise StorageError("provider down")
 
-    monkeypatch.setattr(proof_storage, "object_store", lambda settings: Down())
+    monkeypatch.setattr(deletions, "object_store", lambda settings: Down())
     response = shop["seller"].delete(f"/api/payments/{payment['id']}", headers={"If-Match": f'"{uploaded["version"]}"'})
     assert response.status_code == 204
     assert added.exists()  # storage was down: the job keeps the removal
     monkeypatch.undo()
-    report = proof_storage.drain_deletions(datetime.now(UTC) + timedelta(minutes=10), limit=100_000)
+    report = deletions.drain_deletions(datetime.now(UTC) + timedelta(minutes=10), limit=100_000)
     assert report.done >= 1
     assert not added.exists()

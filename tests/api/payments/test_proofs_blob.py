@@ -22,13 +22,14 @@ pytestmark = pytest.mark.usefixtures("database")
 
 @pytest.fixture
 def blob(fake_blob: FakeBlobApi, monkeypatch: pytest.MonkeyPatch) -> FakeBlobApi:
-    from lib.payments import proof_storage, proofs
+    from lib.payments import proofs
+    from lib.storage import deletions
 
     def store(_: Any) -> VercelBlobStore:
         return VercelBlobStore(fake_blob.token, transport=fake_blob.transport())
 
     monkeypatch.setattr(proofs, "object_store", store)
-    monkeypatch.setattr(proof_storage, "object_store", store)
+    monkeypatch.setattr(deletions, "object_store", store)
     return fake_blob
 
 

@@ -49,10 +49,11 @@ PAYMENT_ROUTES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
 
 def test_every_route_with_an_id_is_covered_somewhere() -> None:
     from tests.api.orders.test_tenancy import ORDER_ROUTES
+    from tests.api.zeus.test_tenancy import SHIPMENT_ROUTES
 
     with_id = {(op.method, path) for _, path, ops in declared_functions(ROOT) for op in ops if "{id}" in path}
     users = {(m, p) for m, p in with_id if p.startswith("/api/users/")}  # tests/api/test_users.py
-    assert with_id - users == set(PAYMENT_ROUTES) | set(ORDER_ROUTES)
+    assert with_id - users == set(PAYMENT_ROUTES) | set(ORDER_ROUTES) | set(SHIPMENT_ROUTES)
 
 
 def _records(shop: PaymentShop) -> dict[str, str]:

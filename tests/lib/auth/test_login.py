@@ -165,6 +165,7 @@ def test_session_reports_user_organization_role_and_permissions(browser: Any, ac
         "collections.record",
         "settlements.manage",
         "reports.riders",
+        "shipments.manage",
     ]
     assert body["mfa_enrollment_required"] is False
 

@@ -1,21 +1,18 @@
-"""Proof files in object storage: their keys, and removing them without ever losing track.
-
-Keys are made here, never from a client's file name: `proofs/<organization>/<random uuid>.<ext>`
-with the extension of the type the content proved to be.
+"""Removing stored files (payment proofs, portal screenshots) without ever losing track of one.
 
 A proof leaves storage when its payment is deleted, when a newer proof replaces it, or when its
-customer is anonymised. Storage is outside the database transaction, so the removal is written
-as a job in the same transaction as the change that causes it (lib.jobs): if the change rolls
-back, nothing is removed; if it commits, the file is removed right after, and should that fail
-(the provider is down, the function times out) the outbox cron retries until it succeeds. The
-job is due a few minutes later, so the usual case costs the cron one idempotent repeat.
+customer is anonymised; a portal screenshot when its shipment registers or a newer one replaces
+it. Storage is outside the database transaction, so the removal is written as a job in the same
+transaction as the change that causes it (lib.jobs): if the change rolls back, nothing is
+removed; if it commits, the file is removed right after, and should that fail (the provider is
+down, the function times out) the outbox cron retries until it succeeds. The job is due a few
+minutes later, so the usual case costs the cron one idempotent repeat.
 Deleting a missing object succeeds, so a retry after a success is harmless.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 
 from lib import jobs
@@ -30,10 +27,6 @@ FALLBACK_DELAY = timedelta(minutes=5)
 _log = logging.getLogger("zentro.storage")
 
 
-def new_key(org_id: uuid.UUID, extension: str) -> str:
-    return f"proofs/{org_id}/{uuid.uuid4()}.{extension}"
-
-
 def schedule_deletion(tx: TenantTx, key: str, now: datetime) -> None:
     jobs.enqueue(tx, KIND, {"key": key}, now + FALLBACK_DELAY)
 
@@ -45,7 +38,7 @@ def delete_now(keys: list[str]) -> None:
         try:
             store.delete(key)
         except StorageError:
-            _log.warning("proof_delete_deferred", extra={"key": key})
+            _log.warning("file_delete_deferred", extra={"key": key})
 
 
 def _handle(job: jobs.Job) -> str:
