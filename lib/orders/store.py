@@ -25,6 +25,7 @@ from lib.orders.lifecycle import LOGISTICS_VISIBLE
 from lib.orders.schemas import OrderFilters
 from lib.orders.validation import NewCustomer, NewItem, NewOrder, name_words, search_name
 from lib.tenancy import Role, TenantContext
+from lib.zeus import shipments
 
 LIMA = timezone(timedelta(hours=-5))
 CODE_PREFIX = "PED-"
@@ -145,10 +146,6 @@ _DUPLICATES = text(
     JOIN order_items i ON i.org_id = :org AND i.order_id = o.id AND i.sku = w.sku
     ORDER BY w.idx, o.created_at, o.id
     """
-)
-_SHIPMENT = text(
-    "SELECT carrier, state, tracking_code, attempts, last_sync_at, problem, problem_detail, screenshot_key "
-    "FROM shipments WHERE org_id = :org AND order_id = :id"
 )
 _LOCK_NUMBERING = text("SELECT next_order_number FROM organizations WHERE id = :org FOR UPDATE")
 _EXISTING_REFS = text("SELECT external_ref FROM orders WHERE org_id = :org AND external_ref = ANY(:refs)")
@@ -327,7 +324,7 @@ def detail_statements(ctx: TenantContext, order_id: uuid.UUID, scope: Scope) -> 
     return [
         (order, {"org": ctx.org_id, "id": order_id, **params}),
         (_ITEMS, {"org": ctx.org_id, "ids": [order_id]}),
-        (_SHIPMENT, {"org": ctx.org_id, "id": order_id}),
+        (shipments.OF_ORDER, {"org": ctx.org_id, "order_id": order_id}),
     ]
 
 

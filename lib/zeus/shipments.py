@@ -91,7 +91,8 @@ _FAILED = text(
     WHERE org_id = :org AND id = :id AND state <> 'registered'
     """
 )
-_OF_ORDER = text(
+# The order's shipment: the order's detail read (lib/orders/store) and the review routes share it.
+OF_ORDER = text(
     "SELECT id, carrier, state, tracking_code, attempts, last_sync_at, problem, problem_detail, screenshot_key "
     "FROM shipments WHERE org_id = :org AND order_id = :order_id"
 )
@@ -117,7 +118,7 @@ def queue(tx: TenantTx, order_id: uuid.UUID, now: datetime) -> bool:
 
 
 def of_order(tx: TenantTx, order_id: uuid.UUID) -> Any:
-    return tx.conn.execute(_OF_ORDER, {"org": tx.ctx.org_id, "order_id": order_id}).one_or_none()
+    return tx.conn.execute(OF_ORDER, {"org": tx.ctx.org_id, "order_id": order_id}).one_or_none()
 
 
 def drain(now: datetime, *, limit: int = JOBS_PER_RUN) -> jobs.DrainReport:
@@ -186,9 +187,9 @@ def request_retry(tx: TenantTx, order_id: uuid.UUID, now: datetime) -> bool:
 
 def _form(row: Any) -> ShipmentForm:
     from lib.orders.store import order_code
+    from lib.orders.views import amount_to_collect
     from lib.zeus.portal import ShipmentForm
 
-    collect = max(row.total_cents - row.prepaid_cents, 0) if row.collect_on_delivery else 0
     return ShipmentForm(
         reference=order_code(row.number),
         recipient=row.customer_name,
@@ -196,7 +197,7 @@ def _form(row: Any) -> ShipmentForm:
         phone=row.customer_phone,
         address_line=row.address_line,
         ubigeo=row.ubigeo,
-        collect_cents=collect,
+        collect_cents=amount_to_collect(row),
         directions=row.address_reference,
     )
 
