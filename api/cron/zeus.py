@@ -3,9 +3,7 @@
 Each queued shipment is one Browserbase session (lib/zeus/shipments): up to JOBS_PER_RUN per run,
 within the function's 300 s. Failures are retried with backoff, then left for review with a
 screenshot. When Browserbase refuses our API key the run stops, every job stays queued, and the
-cron answers 500 so the failure shows in Vercel's cron log and in Sentry. The same happens where
-Playwright is not installed: deployed bundles leave it out for now (README, "Zeus and the bundle
-limit").
+cron answers 500 so the failure shows in Vercel's cron log and in Sentry.
 """
 
 from datetime import UTC, datetime

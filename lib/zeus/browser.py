@@ -1,15 +1,13 @@
-"""A browser for one job: a Browserbase session driven by Playwright over CDP, always released.
+"""A browser for one job: a Browserbase session driven over CDP, always released.
 
-`portal_page(...)` opens a session with the official SDK, connects Playwright to it over CDP and
-yields a page whose every step times out after ZEUS_STEP_TIMEOUT_SECONDS. Whatever happens inside,
-the Playwright connection is closed and the session is released (`REQUEST_RELEASE`), so a failed
-job never leaves a browser running and billing; the session is also created with a hard timeout,
-so one whose release call failed ends by itself.
+`portal_page(...)` opens a session with the official SDK, connects to it over the DevTools
+protocol (lib/zeus/cdp.py) and yields its page, every step of which times out after
+ZEUS_STEP_TIMEOUT_SECONDS. Whatever happens inside, the connection is closed and the session is
+released (`REQUEST_RELEASE`), so a failed job never leaves a browser running and billing; the
+session is also created with a hard timeout, so one whose release call failed ends by itself.
 
-The SDK (pydantic, httpx) and Playwright (a Node driver process) are imported here, inside the
-function, and nowhere at module level: only the Zeus cron and the integration test route pay for
-them. They are development dependencies for now: Playwright does not fit Vercel's bundle (README,
-"Zeus and the bundle limit"), and where it is missing every Zeus job waits, queued.
+The SDK (pydantic, httpx) and the CDP client (websockets) are imported here, inside the function,
+and nowhere at module level: only the Zeus cron and the integration test route pay for them.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from lib.config import Settings
 from lib.zeus.portal import PortalError
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from lib.zeus.cdp import Page
 
 _log = logging.getLogger("zeus.browser")
 
@@ -42,14 +40,10 @@ class BrowserNotConfigured(Exception):
 
 @contextmanager
 def portal_page(settings: Settings, *, metadata: Mapping[str, str]) -> Iterator[Page]:
-    """A fresh browser page in a new Browserbase session, released on every path."""
-    try:
-        import browserbase
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        # Deployed bundles leave Playwright out for now (README, "Zeus and the bundle limit").
-        raise BrowserNotConfigured("playwright and browserbase are not installed here") from None
+    """A browser page in a new Browserbase session, released on every path."""
+    import browserbase
+
+    from lib.zeus.cdp import CdpError, connect_page
 
     if settings.browserbase_api_key is None or settings.browserbase_project_id is None:
         raise BrowserNotConfigured("BROWSERBASE_API_KEY and BROWSERBASE_PROJECT_ID are not set")
@@ -69,24 +63,15 @@ def portal_page(settings: Settings, *, metadata: Mapping[str, str]) -> Iterator[
         raise BrowserNotConfigured("Browserbase refused the API key") from None
     except browserbase.APIError as error:
         raise BrowserUnavailable(f"Browserbase session not created: {type(error).__name__}") from None
-    timeout_ms = settings.zeus_step_timeout_seconds * 1000
     try:
-        playwright = sync_playwright().start()
         try:
-            try:
-                browser = playwright.chromium.connect_over_cdp(session.connect_url, timeout=timeout_ms)
-            except PlaywrightError as error:
-                raise BrowserUnavailable(f"CDP connection failed: {type(error).__name__}") from None
-            try:
-                context = browser.contexts[0] if browser.contexts else browser.new_context()
-                page = context.pages[0] if context.pages else context.new_page()
-                page.set_default_timeout(timeout_ms)
-                page.set_default_navigation_timeout(timeout_ms)
-                yield page
-            finally:
-                _quietly(browser.close, "browser_close_failed")
+            page = connect_page(session.connect_url, step_timeout=settings.zeus_step_timeout_seconds)
+        except CdpError as error:
+            raise BrowserUnavailable(f"CDP connection failed: {error}") from None
+        try:
+            yield page
         finally:
-            _quietly(playwright.stop, "playwright_stop_failed")
+            _quietly(page.close, "browser_close_failed")
     finally:
         try:
             client.sessions.update(session.id, status="REQUEST_RELEASE", project_id=settings.browserbase_project_id)

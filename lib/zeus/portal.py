@@ -1,8 +1,9 @@
 """The Zeus courier back office, page by page: every URL, selector and field name, and the steps.
 
-Zeus has no API; Zentro drives its web pages with Playwright. Everything this code knows about
-those pages is in this module, so when the portal changes, this is the one file to change (and
-scripts/standins/zeus_portal.py, the local stand-in the tests run against).
+Zeus has no API; Zentro drives its web pages over the DevTools protocol (lib/zeus/cdp.py).
+Everything this code knows about those pages is in this module, so when the portal changes, this
+is the one file to change (and scripts/standins/zeus_portal.py, the local stand-in the tests run
+against).
 
 The steps, each bounded by the page's default timeout (ZEUS_STEP_TIMEOUT_SECONDS):
 
@@ -13,21 +14,21 @@ The steps, each bounded by the page's default timeout (ZEUS_STEP_TIMEOUT_SECONDS
 - `submit_shipment`: the new-shipment form, then the tracking code from the page it leads to.
 
 Failures are `PortalError(problem, permanent)`: the problem is a code from lib/zeus/problems.py,
-the detail is the portal's own message when it gave one. Playwright is imported only here and in
-lib/zeus/browser.py, inside functions, so importing this module costs nothing.
+the detail is the portal's own message when it gave one. The page type is imported for type
+checking only, so importing this module costs nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Response
+    from lib.zeus.cdp import Page
 
 # --- pages and elements -------------------------------------------------------------------------
 
@@ -128,12 +129,12 @@ def check_login(page: Page, credentials: Credentials) -> None:
 
 def log_in(page: Page, credentials: Credentials) -> None:
     _open(page, credentials.url(LOGIN_PATH))
-    if page.locator(LOGIN_USERNAME).count() == 0:
+    if page.count(LOGIN_USERNAME) == 0:
         raise PortalError("zeus_page_unrecognised", permanent=True, detail="login form not found")
     page.fill(LOGIN_USERNAME, credentials.username)
     page.fill(LOGIN_PASSWORD, credentials.password)
-    _submit(page, lambda: page.click(LOGIN_SUBMIT))
-    if page.locator(LOGGED_IN).count() > 0:
+    _submit(page, LOGIN_SUBMIT)
+    if page.count(LOGGED_IN) > 0:
         return
     banner = _banner(page)
     if banner is not None:
@@ -144,30 +145,31 @@ def log_in(page: Page, credentials: Credentials) -> None:
 def find_shipment(page: Page, credentials: Credentials, reference: str) -> str | None:
     """The tracking code of the shipment registered under `reference`, or None."""
     _open(page, credentials.url(SEARCH_PATH, **{SEARCH_PARAMETER: reference}))
-    page.wait_for_selector(f"{SEARCH_RESULTS}, {SEARCH_EMPTY}", state="attached")
-    for row in page.locator(SEARCH_ROW).all():
-        if row.locator(SEARCH_ROW_REFERENCE).inner_text().strip() == reference:
-            return _tracking_code(row.locator(SEARCH_ROW_TRACKING).inner_text())
+    page.wait_for(f"{SEARCH_RESULTS}, {SEARCH_EMPTY}")
+    for row in page.rows(SEARCH_ROW, {"reference": SEARCH_ROW_REFERENCE, "tracking": SEARCH_ROW_TRACKING}):
+        if (row["reference"] or "").strip() == reference:
+            return _tracking_code(row["tracking"] or "")
     return None
 
 
 def submit_shipment(page: Page, credentials: Credentials, shipment: ShipmentForm) -> str:
     _open(page, credentials.url(NEW_SHIPMENT_PATH))
-    if page.locator(SHIPMENT_FORM).count() == 0:
+    if page.count(SHIPMENT_FORM) == 0:
         raise PortalError("zeus_page_unrecognised", permanent=True, detail="shipment form not found")
-    if page.locator(f'{FIELD_DISTRICT} option[value="{shipment.ubigeo}"]').count() == 0:
+    if page.count(f'{FIELD_DISTRICT} option[value="{shipment.ubigeo}"]') == 0:
         raise PortalError("zeus_district_not_served", permanent=True, detail=shipment.ubigeo)
     page.fill(FIELD_RECIPIENT, shipment.recipient[:_MAX_TEXT])
     page.fill(FIELD_DOCUMENT, shipment.document)
     page.fill(FIELD_PHONE, shipment.phone)
     page.fill(FIELD_ADDRESS, shipment.address_line[:_MAX_TEXT])
-    page.select_option(FIELD_DISTRICT, value=shipment.ubigeo)
+    page.select(FIELD_DISTRICT, shipment.ubigeo)
     page.fill(FIELD_COLLECT, shipment.collect_text)
     page.fill(FIELD_REFERENCE, shipment.reference)
     page.fill(FIELD_DIRECTIONS, shipment.directions[:_MAX_TEXT])
-    response = _submit(page, lambda: page.click(SHIPMENT_SUBMIT))
-    if page.locator(TRACKING_CODE).count() > 0:
-        return _tracking_code(page.locator(TRACKING_CODE).inner_text())
+    status = _submit(page, SHIPMENT_SUBMIT)
+    tracking = page.inner_text(TRACKING_CODE)
+    if tracking is not None:
+        return _tracking_code(tracking)
     banner = _banner(page)
     if banner is not None:
         # Refused. If it was refused because the reference exists (an attempt we lost track of
@@ -178,7 +180,6 @@ def submit_shipment(page: Page, credentials: Credentials, shipment: ShipmentForm
         raise PortalError("zeus_shipment_refused", permanent=True, detail=banner)
     # Submitted, but no tracking page: the shipment may exist. Transient: the next attempt's
     # search finds it, or registers it if it does not.
-    status = response.status if response is not None else 0
     raise PortalError("zeus_no_tracking_code", permanent=False, detail=f"HTTP {status}")
 
 
@@ -187,58 +188,53 @@ def submit_shipment(page: Page, credentials: Credentials, shipment: ShipmentForm
 
 @contextmanager
 def _translated_errors(page: Page) -> Iterator[None]:
-    """Any Playwright failure left over by a step (an element that never appeared) as a PortalError."""
-    from playwright.sync_api import Error, TimeoutError
+    """Any browser failure left over by a step (an element that never appeared) as a PortalError."""
+    from lib.zeus.cdp import CdpError, CdpTimeout
 
     try:
         yield
-    except TimeoutError:
+    except CdpTimeout:
         raise PortalError("zeus_timeout", permanent=False, detail=_path(page.url)) from None
-    except Error as error:
+    except CdpError as error:
         raise PortalError("zeus_unavailable", permanent=False, detail=_first_line(error)) from None
 
 
 def _open(page: Page, url: str) -> None:
-    from playwright.sync_api import Error, TimeoutError
+    from lib.zeus.cdp import CdpError, CdpTimeout
 
     try:
-        response = page.goto(url, wait_until="domcontentloaded")
-    except TimeoutError:
+        status = page.goto(url)
+    except CdpTimeout:
         raise PortalError("zeus_timeout", permanent=False, detail=_path(url)) from None
-    except Error as error:
+    except CdpError as error:
         raise PortalError("zeus_unavailable", permanent=False, detail=_first_line(error)) from None
-    _check_status(response, url)
+    _check_status(status, url)
 
 
-def _submit(page: Page, action: Callable[[], None]) -> Response | None:
-    from playwright.sync_api import Error, TimeoutError
+def _submit(page: Page, button: str) -> int:
+    """Click the form's button and wait for the page it leads to; that page's HTTP status."""
+    from lib.zeus.cdp import CdpError, CdpTimeout
 
     try:
-        with page.expect_navigation(wait_until="domcontentloaded") as navigation:
-            action()
-        response = navigation.value
-    except TimeoutError:
+        return page.click_and_wait(button)
+    except CdpTimeout:
         raise PortalError("zeus_timeout", permanent=False, detail=_path(page.url)) from None
-    except Error as error:
+    except CdpError as error:
         raise PortalError("zeus_unavailable", permanent=False, detail=_first_line(error)) from None
-    _check_status(response, page.url, allow_errors=True)
-    return response
 
 
-def _check_status(response: Response | None, url: str, *, allow_errors: bool = False) -> None:
-    if response is None or response.status < 400:
-        return
-    if response.status >= 500 and not allow_errors:
-        raise PortalError("zeus_unavailable", permanent=False, detail=f"HTTP {response.status} {_path(url)}")
-    if response.status in (404, 410) and not allow_errors:
-        raise PortalError("zeus_page_unrecognised", permanent=True, detail=f"HTTP {response.status} {_path(url)}")
+def _check_status(status: int, url: str) -> None:
+    if status >= 500:
+        raise PortalError("zeus_unavailable", permanent=False, detail=f"HTTP {status} {_path(url)}")
+    if status in (404, 410):
+        raise PortalError("zeus_page_unrecognised", permanent=True, detail=f"HTTP {status} {_path(url)}")
 
 
 def _banner(page: Page) -> str | None:
-    banner = page.locator(ERROR_BANNER)
-    if banner.count() == 0:
+    text = page.inner_text(ERROR_BANNER)
+    if text is None:
         return None
-    return " ".join(banner.first.inner_text().split())[:300]
+    return " ".join(text.split())[:300]
 
 
 def _tracking_code(raw: str) -> str:

@@ -43,8 +43,7 @@ from lib.storage.selection import object_store
 from lib.tenancy import Actor, RequestMeta, TenantContext
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
-
+    from lib.zeus.cdp import Page
     from lib.zeus.portal import ShipmentForm
 
 CARRIER = "zeus"
@@ -264,7 +263,7 @@ def _fail(
 
 def _screenshot(page: Page) -> bytes | None:
     try:
-        return page.screenshot(full_page=True, type="png", timeout=5_000)
+        return page.screenshot()
     except Exception as error:  # noqa: BLE001 - a missing screenshot must not hide the failure itself
         _log.warning("zeus_screenshot_failed", extra={"error": type(error).__name__})
         return None

@@ -1,7 +1,7 @@
 """A local fake of the Browserbase sessions API, with a real local Chromium behind every session.
 
 Zentro drives the Zeus portal through Browserbase: the official `browserbase` SDK creates a
-session, Playwright connects to its `connectUrl` over CDP, and the session is released when the
+session, lib/zeus/cdp connects to its `connectUrl` over CDP, and the session is released when the
 job ends. This fake answers the same SDK (1.22) over real HTTP, so that code path runs unchanged
 in tests and in the dev server, with `base_url` pointed here.
 
@@ -29,8 +29,10 @@ answers by itself (`max_retries`, 2 by default): a `fail_next_create` of 503 is 
 client with retries as one slower success, and counted in `create_requests` twice.
 
 Knobs and records: `fail_next_create` (a status answered once, instead of creating, then reset
-to 0), `create_requests` (every `POST /v1/sessions` seen), `sessions` (every session created,
-in order). `close()` ends every browser still running; a fixture calls it at teardown.
+to 0), `crash_next_browser` (the next session is created, but its browser is gone before anyone
+connects: its connectUrl refuses connections; then reset), `create_requests` (every
+`POST /v1/sessions` seen), `sessions` (every session created, in order). `close()` ends every
+browser still running; a fixture calls it at teardown.
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ class FakeBrowserbase:
         self.chromium_path = chromium_path
         self.sessions: dict[str, FakeSession] = {}
         self.fail_next_create = 0
+        self.crash_next_browser = False
         self.create_requests = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -202,6 +205,10 @@ class FakeBrowserbase:
         if closed:
             await run_in_threadpool(chromium.close)
             return _error(503, "The fake is shutting down")
+        with self._lock:
+            crash, self.crash_next_browser = self.crash_next_browser, False
+        if crash:  # the session exists, but nothing answers at its connectUrl
+            await run_in_threadpool(chromium.close)
         return JSONResponse(answer, status_code=201)
 
     async def _retrieve(self, request: Request) -> Response:

@@ -1,6 +1,6 @@
 """A local fake of the Zeus courier back office: the server-rendered pages Zentro's browser drives.
 
-Zeus has no API, so lib/zeus/portal.py fills in its web forms with Playwright. This fake serves
+Zeus has no API, so lib/zeus/portal.py fills in its web forms over CDP. This fake serves
 the same pages, with the same element ids and field names, so that code runs unchanged against
 it in tests and in the dev server. The page contract (kept in step with lib/zeus/portal.py):
 

@@ -1,5 +1,5 @@
 """The local stand-ins themselves: the fake Zeus portal keeps its page contract, and the fake
-Browserbase hands the real SDK and real Playwright a real, fresh, released-on-request Chromium.
+Browserbase hands the real SDK and our CDP client a real, fresh, released-on-request Chromium.
 
 Chromium is required: nothing here skips when it is missing (find_chromium raises)."""
 
@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import browserbase
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
+from lib.zeus.cdp import connect_page
 from scripts.standins.browserbase_api import COMPLETED, RUNNING, FakeBrowserbase
 from scripts.standins.chromium import ChromiumMissing, find_chromium, launch_chromium
 from scripts.standins.zeus_portal import SESSION_COOKIE, PortalShipment, ZeusPortal
@@ -281,7 +281,7 @@ def test_launched_chromium_opens_devtools_and_closes_completely() -> None:
     chromium.close()  # idempotent
 
 
-# --- the fake Browserbase, through the real SDK and Playwright ---------------------------------
+# --- the fake Browserbase, through the real SDK and the CDP client ---------------------------------
 
 
 @pytest.fixture
@@ -307,26 +307,23 @@ def test_a_session_is_a_fresh_chromium_driven_over_cdp_and_released(
     record = fake.sessions[session.id]
     assert record.sequence == 1 and record.user_metadata == {"job": "test"} and record.timeout == 300
 
-    playwright = sync_playwright().start()
+    page = connect_page(session.connect_url, step_timeout=10)
     try:
-        browser = playwright.chromium.connect_over_cdp(session.connect_url)
-        page = browser.contexts[0].pages[0] if browser.contexts[0].pages else browser.contexts[0].new_page()
-        page.goto(f"{portal_url}/login")
+        assert page.goto(f"{portal_url}/login") == 200
         page.fill("#form-login input[name=usuario]", USER)
         page.fill("#form-login input[name=clave]", PASSWORD)
-        with page.expect_navigation():
-            page.click("#ingresar")
-        assert page.locator("#usuario-actual").inner_text() == USER
+        assert page.click_and_wait("#ingresar") == 200
+        assert page.inner_text("#usuario-actual") == USER
 
         # The other session is another browser: it has no cookie, so it is sent to log in.
-        other_browser = playwright.chromium.connect_over_cdp(other.connect_url)
-        other_page = other_browser.contexts[0].new_page()
-        other_page.goto(f"{portal_url}/panel")
-        assert other_page.url == f"{portal_url}/login"
-        other_browser.close()
-        browser.close()
+        other_page = connect_page(other.connect_url, step_timeout=10)
+        try:
+            other_page.goto(f"{portal_url}/panel")
+            assert other_page.url == f"{portal_url}/login"
+        finally:
+            other_page.close()
     finally:
-        playwright.stop()
+        page.close()
 
     pid = record.chromium.pid
     released = sdk.sessions.update(session.id, status="REQUEST_RELEASE")

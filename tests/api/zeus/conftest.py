@@ -1,5 +1,5 @@
 """Zeus through Browserbase, for real: the official SDK against a local fake of the Browserbase
-API, whose sessions are fresh local Chromium processes, driven by Playwright over CDP, on a
+API, whose sessions are fresh local Chromium processes, driven over CDP (lib/zeus/cdp), on a
 local fake of the Zeus portal (scripts/standins). Chromium is required; nothing here skips."""
 
 from __future__ import annotations

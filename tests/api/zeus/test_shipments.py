@@ -161,6 +161,21 @@ def test_browserbase_down_is_retried_and_no_session_is_left(shop: ZeusShop, zeus
     assert zeus.browserbase.create_requests == 2 and zeus.browserbase.running() == []
 
 
+def test_a_session_whose_browser_cannot_be_reached_is_released_and_retried(shop: ZeusShop, zeus: Zeus) -> None:
+    shop.connect(zeus.portal_url)
+    order = shop.dispatched()
+    zeus.browserbase.crash_next_browser = True
+    zeus.drain()
+    shipment = shop.shipment(order)
+    assert shipment["state"] == "retrying" and shipment["problem"] == "browser_unavailable"
+    assert shipment["has_screenshot"] is False and zeus.portal.shipments == []
+    assert zeus.browserbase.running() == [] and len(zeus.browserbase.released()) == 1
+
+    zeus.drain(minutes_ahead=2)  # the next attempt gets a working browser
+    assert shop.shipment(order)["state"] == "registered" and len(zeus.portal.shipments) == 1
+    assert zeus.browserbase.running() == []
+
+
 def test_without_credentials_the_shipment_needs_review_and_no_browser_opens(shop: ZeusShop, zeus: Zeus) -> None:
     order = shop.dispatched()
     zeus.drain()
