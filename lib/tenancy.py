@@ -9,9 +9,13 @@ fake one; it uses `lib.db.unscoped_transaction`, whose name says what it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from lib.db.session_check import SessionCheck
 
 
 class Role(StrEnum):
@@ -47,6 +51,9 @@ class TenantContext:
     org_id: UUID
     actor: Actor
     request: RequestMeta
+    # Set when the session behind this context is a bet the database has yet to confirm
+    # (lib/db/session_check): the first database access of the request settles it.
+    session_check: SessionCheck | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Fail closed: a context with a missing or mistyped organization must not exist at all.

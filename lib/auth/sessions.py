@@ -9,6 +9,10 @@
 - The cookie: `__Host-zentro_session`, HttpOnly, Secure, SameSite=Lax, Path=/, no Domain in
   production; locally `zentro_session` without Secure, by configuration (SESSION_COOKIE_SECURE).
   The token appears only in Set-Cookie: never in a body, a log line or an audit row.
+- An instance remembers the sessions it resolved lately (by token hash, a bounded map): a read
+  may bet on one instead of looking it up first, and the database checks the bet in the
+  request's first round trip (lib/db/session_check). Memory is never the authority: a revoked
+  session fails its check and the request is answered from a fresh lookup.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -26,9 +32,11 @@ from lib.auth.credentials import Credentials
 from lib.config import Settings
 from lib.db import TenantTx
 from lib.db.pipeline import unscoped_once
+from lib.db.session_check import Expected, SessionCheck
 from lib.tenancy import Role
 
 TOKEN_BYTES = 32
+REMEMBERED_SESSIONS = 1024
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 _RESOLVE = text(
@@ -78,11 +86,13 @@ def resolve(token: str | None, settings: Settings, now: datetime) -> Session | N
     """The live session behind a cookie value, or None. Never raises for a bad cookie."""
     if not token or not _TOKEN_SHAPE.match(token):
         return None
-    rows = unscoped_once(_RESOLVE, {"hash": token_hash(token), "now": now, "idle": settings.session_idle_minutes * 60})
+    digest = token_hash(token)
+    rows = unscoped_once(_RESOLVE, {"hash": digest, "now": now, "idle": settings.session_idle_minutes * 60})
     if not rows:
+        _remembered.forget(digest)
         return None
     row = rows[0]
-    return Session(
+    session = Session(
         session_id=row.session_id,
         org_id=row.org_id,
         user_id=row.user_id,
@@ -92,6 +102,64 @@ def resolve(token: str | None, settings: Settings, now: datetime) -> Session | N
         org_mfa_required=row.org_mfa_required,
         created_at=row.created_at,
     )
+    _remembered.put(digest, session)
+    return session
+
+
+def remembered(token: str | None, settings: Settings, now: datetime) -> tuple[Session, SessionCheck] | None:
+    """A session this instance resolved from the same cookie lately, and the check that must
+    confirm it (lib/db/session_check); None when there is nothing to bet on."""
+    if not token or not _TOKEN_SHAPE.match(token):
+        return None
+    digest = token_hash(token)
+    session = _remembered.get(digest)
+    if session is None:
+        return None
+    expected = Expected(
+        session_id=session.session_id,
+        org_id=session.org_id,
+        user_id=session.user_id,
+        role=session.role.value,
+        language=session.language,
+        mfa_enabled=session.mfa_enabled,
+        org_mfa_required=session.org_mfa_required,
+    )
+    return session, SessionCheck(digest, now, settings.session_idle_minutes * 60, expected)
+
+
+def forget(digest: bytes) -> None:
+    """Drop a remembered session (its bet was lost)."""
+    _remembered.forget(digest)
+
+
+class _Remembered:
+    """The sessions resolved lately, by token hash, the least recently used dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._sessions: OrderedDict[bytes, Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(digest)
+            if session is not None:
+                self._sessions.move_to_end(digest)
+            return session
+
+    def put(self, digest: bytes, session: Session) -> None:
+        with self._lock:
+            self._sessions[digest] = session
+            self._sessions.move_to_end(digest)
+            while len(self._sessions) > self._capacity:
+                self._sessions.popitem(last=False)
+
+    def forget(self, digest: bytes) -> None:
+        with self._lock:
+            self._sessions.pop(digest, None)
+
+
+_remembered = _Remembered(REMEMBERED_SESSIONS)
 
 
 def create(tx: TenantTx, creds: Credentials, settings: Settings, now: datetime) -> tuple[str, Session]:

@@ -24,6 +24,7 @@ from sqlalchemy.types import NullType
 
 from lib.config import settings as load_settings
 from lib.db.engine import get_engine
+from lib.db.session_check import CONFIRM, SessionCheck
 from lib.tenancy import TenantContext
 
 Statement = tuple[TextClause, Mapping[str, Any]]
@@ -56,14 +57,24 @@ def _compile(statement: TextClause, params: Mapping[str, Any]) -> tuple[str, Map
     return str(compiled), compiled.construct_params(dict(params))
 
 
-def _read(context_sql: str, context_params: Mapping[str, Any], statements: Sequence[Statement]) -> list[list[Any]]:
+def _read(
+    context_sql: str, context_params: Mapping[str, Any], statements: Sequence[Statement], check: SessionCheck | None
+) -> list[list[Any]]:
     compiled = [_compile(statement, params) for statement, params in statements]
     with _autocommit_connection() as raw:
         cursors = []
         try:
             with raw.pipeline():
-                raw.execute("BEGIN READ ONLY")
-                raw.execute(context_sql, context_params)
+                if check is None:
+                    raw.execute("BEGIN READ ONLY")
+                    raw.execute(context_sql, context_params)
+                else:
+                    # The check may touch the session's last_seen_at; the reads after it may not write.
+                    raw.execute("BEGIN")
+                    raw.execute(context_sql, context_params)
+                    confirm_sql, confirm_params = _compile(CONFIRM, check.params(_timeout()))
+                    confirming = raw.execute(confirm_sql, confirm_params)
+                    raw.execute("SET TRANSACTION READ ONLY")
                 for sql, params in compiled:
                     cursor = raw.cursor(row_factory=namedtuple_row)
                     cursor.execute(sql, params)
@@ -72,6 +83,8 @@ def _read(context_sql: str, context_params: Mapping[str, Any], statements: Seque
         except BaseException:
             _rollback(raw)
             raise
+        if check is not None:
+            check.settle(confirming.fetchall())
         return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
 
@@ -81,15 +94,29 @@ def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool =
     psycopg prepares a statement run often, and Postgres may then reuse one generic plan for
     every value. `custom_plans` asks for a plan per execution instead, for statements whose best
     plan depends on the values (a name search: a rare word and a common one want different plans).
+
+    A context whose session is still a bet (lib/db/session_check) has it checked in the same
+    round trip, and the organization comes from that check; a lost bet raises SessionChanged.
     """
     if not isinstance(ctx, TenantContext):
         raise TypeError("tenant_read needs a TenantContext")
+    plans = "force_custom_plan" if custom_plans else "auto"
+    check = ctx.session_check if ctx.session_check is not None and ctx.session_check.pending else None
+    if check is not None:
+        context = "SELECT set_config('plan_cache_mode', %(plans)s, true)"
+        return _read(context, {"plans": plans}, statements, check)
     context = (
         "SELECT set_config('app.org_id', %(org)s, true), set_config('statement_timeout', %(timeout)s, true), "
         "set_config('plan_cache_mode', %(plans)s, true)"
     )
-    plans = "force_custom_plan" if custom_plans else "auto"
-    return _read(context, {"org": str(ctx.org_id), "timeout": _timeout(), "plans": plans}, statements)
+    return _read(context, {"org": str(ctx.org_id), "timeout": _timeout(), "plans": plans}, statements, None)
+
+
+def confirm_session(check: SessionCheck | None) -> None:
+    """Settle a bet no database access of the request has settled yet (one round trip)."""
+    if check is None or check.confirmed:
+        return
+    check.settle(unscoped_once(CONFIRM, check.params(_timeout())))
 
 
 def unscoped_once(statement: TextClause, params: Mapping[str, Any]) -> list[Any]:

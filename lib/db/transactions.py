@@ -6,6 +6,9 @@ connection). Postgres row-level security reads that setting: rows of other organ
 invisible and cannot be written, whatever SQL runs inside. Queries still filter by
 `org_id = :org` themselves (it is what makes the indexes work); RLS is the second lock.
 
+A context whose session is still a bet (lib/db/session_check) has it checked as the
+transaction's first statement instead; a lost bet raises SessionChanged before anything runs.
+
 `unscoped_transaction()` sets no organization, so every tenant table reads empty and rejects
 writes. It is for work that is about no tenant: health checks, cron bookkeeping.
 """
@@ -21,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from lib.config import settings as load_settings
 from lib.db.engine import get_engine
+from lib.db.session_check import CONFIRM
 from lib.tenancy import TenantContext
 
 _SET_TENANT = text("SELECT set_config('app.org_id', :org, true), set_config('statement_timeout', :timeout, true)")
@@ -45,8 +49,13 @@ class TenantTx:
 def tenant_transaction(ctx: TenantContext) -> Iterator[TenantTx]:
     if not isinstance(ctx, TenantContext):
         raise TypeError("tenant_transaction needs a TenantContext")
+    check = ctx.session_check
     with get_engine().begin() as conn:
-        conn.execute(_SET_TENANT, {"org": str(ctx.org_id), "timeout": _timeout()})
+        if check is not None and check.pending:
+            # A session still on trust (lib/db/session_check) is checked first, and sets the organization.
+            check.settle(list(conn.execute(CONFIRM, check.params(_timeout()))))
+        else:
+            conn.execute(_SET_TENANT, {"org": str(ctx.org_id), "timeout": _timeout()})
         yield TenantTx(conn=conn, ctx=ctx)
 
 

@@ -9,7 +9,9 @@ Runs before the body is read, for every `requires(...)` operation:
 - a role the policy does not grant the permission: 403;
 - a database fault: the exception propagates and the request fails (500) -- never allowed.
 
-The organization comes from the session row and nowhere else.
+The organization comes from the session row and nowhere else: looked up now, or remembered
+from an earlier lookup and confirmed by the database before anything is answered (a bet, for
+reads: lib/db/session_check).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from lib.auth import sessions
 from lib.auth.sessions import Session
 from lib.config import Settings
+from lib.db.session_check import SessionCheck
 from lib.http.errors import ApiError
 from lib.permissions import BEFORE_MFA_ENROLMENT, MFA_REQUIRABLE_ROLES, Permission, allows
 from lib.tenancy import Actor, RequestMeta, TenantContext
@@ -32,10 +35,28 @@ def mfa_enrolment_pending(session: Session) -> bool:
     return session.org_mfa_required and session.role in MFA_REQUIRABLE_ROLES and not session.mfa_enabled
 
 
+def _granted(session: Session, permission: Permission) -> bool:
+    return allows(session.role, permission) and not (
+        mfa_enrolment_pending(session) and permission not in BEFORE_MFA_ENROLMENT
+    )
+
+
 def authenticate(
-    cookies: Mapping[str, str], permission: Permission, meta: RequestMeta, settings: Settings
+    cookies: Mapping[str, str], permission: Permission, meta: RequestMeta, settings: Settings, *, bet: bool = False
 ) -> tuple[Session, TenantContext]:
-    session = sessions.resolve(cookies.get(settings.session_cookie_name), settings, datetime.now(UTC))
+    """The caller's session and context, or 401/403.
+
+    With `bet`, a session this instance resolved lately is taken without a lookup when it grants
+    the permission; the context then carries the check the request's first database access makes
+    (lib/db/session_check). Refusals are only ever decided on a fresh lookup.
+    """
+    token = cookies.get(settings.session_cookie_name)
+    now = datetime.now(UTC)
+    if bet:
+        found = sessions.remembered(token, settings, now)
+        if found is not None and _granted(found[0], permission):
+            return found[0], _context(found[0], meta, found[1])
+    session = sessions.resolve(token, settings, now)
     if session is None:
         _log.info("unauthenticated", extra={"permission": permission.value})
         raise ApiError("unauthorized", 401)
@@ -48,5 +69,9 @@ def authenticate(
             extra={"user_id": str(session.user_id), "role": session.role.value, "permission": permission.value},
         )
         raise ApiError("forbidden", 403)
+    return session, _context(session, meta, None)
+
+
+def _context(session: Session, meta: RequestMeta, check: SessionCheck | None) -> TenantContext:
     actor = Actor(user_id=session.user_id, role=session.role)
-    return session, TenantContext(org_id=session.org_id, actor=actor, request=meta)
+    return TenantContext(org_id=session.org_id, actor=actor, request=meta, session_check=check)

@@ -32,8 +32,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from lib.auth import sessions
+from lib.auth.sessions import Session
 from lib.config import Settings
 from lib.config import settings as load_settings
+from lib.db.pipeline import confirm_session
+from lib.db.session_check import SessionChanged
 from lib.http.authentication import authenticate
 from lib.http.body_limit import BodyLimitMiddleware
 from lib.http.cors import CorsMiddleware
@@ -47,6 +51,7 @@ from lib.http.schemas import decode_json, decode_query, encode_json
 from lib.http.security_headers import SecurityHeadersMiddleware
 from lib.logs import configure_logging
 from lib.monitoring import init_monitoring, traced
+from lib.tenancy import RequestMeta, TenantContext
 
 _JSON = "application/json"
 
@@ -117,23 +122,66 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
         require_cron_secret(request.headers, config)
     raw = await request.body()  # bounded by BodyLimitMiddleware
     if inspect.iscoroutinefunction(op.handler):
-        call = await anyio.to_thread.run_sync(_call, op, request, raw, config, path_params)
+        call = await anyio.to_thread.run_sync(_authenticated_call, op, request, raw, config, path_params)
         return _response(op, await op.handler(call))
 
     def run() -> Any:
         # Authentication (a database read) and the handler share one worker thread: one hop.
-        return op.handler(_call(op, request, raw, config, path_params))
+        return _run(op, request, raw, config, path_params)
 
     return _response(op, await anyio.to_thread.run_sync(run))
 
 
-def _call(op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]) -> Call[Any, Any]:
-    """Authenticate, then validate what the request carries, in that order (401/403 before 4xx)."""
+def _run(op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]) -> Any:
+    """Call the handler. A GET bets on the session this instance remembers for the cookie
+    (lib/db/session_check): the bet is settled by the request's first database access, or here
+    before answering, and a lost one runs the request again on a fresh lookup. Reads have no
+    effects to undo, and nothing they read under a lost bet is answered."""
+    bet = op.method == "GET" and op.access.permission is not None
     meta = request_meta(request.scope)
-    session = tenant = None
-    if op.access.permission is not None:
-        session, tenant = authenticate(request.cookies, op.access.permission, meta, config)
+    try:
+        session, tenant = _authenticate(op, request, meta, config, bet)
+        check = tenant.session_check if tenant is not None else None
+        try:
+            result = op.handler(_call(op, request, raw, config, path_params, meta, session, tenant))
+        except ApiError:
+            confirm_session(check)  # a refusal (404, 422...) is only for a confirmed session
+            raise
+        confirm_session(check)
+        return result
+    except SessionChanged as lost:
+        sessions.forget(lost.check.token_hash)
+        return op.handler(_authenticated_call(op, request, raw, config, path_params))
 
+
+def _authenticated_call(
+    op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]
+) -> Call[Any, Any]:
+    """The handler's Call, authenticated by a fresh session lookup."""
+    meta = request_meta(request.scope)
+    session, tenant = _authenticate(op, request, meta, config, False)
+    return _call(op, request, raw, config, path_params, meta, session, tenant)
+
+
+def _authenticate(
+    op: Operation, request: Request, meta: RequestMeta, config: Settings, bet: bool
+) -> tuple[Session | None, TenantContext | None]:
+    if op.access.permission is None:
+        return None, None
+    return authenticate(request.cookies, op.access.permission, meta, config, bet=bet)
+
+
+def _call(
+    op: Operation,
+    request: Request,
+    raw: bytes,
+    config: Settings,
+    path_params: Iterable[str],
+    meta: RequestMeta,
+    session: Session | None,
+    tenant: TenantContext | None,
+) -> Call[Any, Any]:
+    """Validate what the request carries (authentication came first: 401/403 before 4xx)."""
     wants_if_match = op.if_match is True or (op.if_match == "optional" and "if-match" in request.headers)
     if_match = _if_match(request) if wants_if_match else None
     body: Any = None

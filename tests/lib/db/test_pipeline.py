@@ -76,3 +76,53 @@ def test_typed_bind_parameters_are_refused_rather_than_lost(database: Database) 
     typed = text("SELECT :n AS n").bindparams(bindparam("n", type_=Integer))
     with pytest.raises(TypeError):
         tenant_read(_ctx(database.create_org()), (typed, {"n": 1}))
+
+
+def _bet(database: Database, role: str = "ADMIN") -> tuple[TenantContext, uuid.UUID]:
+    """A context betting on a live session of an ADMIN (its check not settled yet), and the org."""
+    from lib.auth.sessions import new_token, token_hash
+    from lib.db.session_check import Expected, SessionCheck
+
+    org = database.create_org("Apuesta")
+    account = database.create_user(org, "ADMIN")
+    digest = token_hash(new_token())
+    with database.connect("superuser") as conn:
+        [[session_id, now]] = conn.execute(
+            "INSERT INTO sessions (org_id, user_id, token_hash, created_at, last_seen_at, expires_at) "
+            "VALUES (%s, %s, %s, now(), now(), now() + interval '1 hour') RETURNING id, now()",
+            (org, account.id, digest),
+        ).fetchall()
+    expected = Expected(session_id, org, account.id, role, "es", mfa_enabled=False, org_mfa_required=False)
+    check = SessionCheck(digest, now, 3600, expected)
+    ctx = TenantContext(org, Actor(account.id, Role(role)), _ctx(org).request, session_check=check)
+    return ctx, org
+
+
+def test_a_bet_is_settled_in_the_reads_round_trip_and_the_read_stays_read_only(
+    database: Database, round_trips: Any
+) -> None:
+    tenant_read(_ctx(database.create_org()), (_SETTINGS, {}))  # warm: the pool's connection is open
+    ctx, org = _bet(database)
+    assert ctx.session_check is not None and ctx.session_check.pending
+    with round_trips.counting() as count:
+        [[settings]] = tenant_read(ctx, (_SETTINGS, {}))
+    assert count.value == 1
+    assert (settings.org, settings.read_only) == (str(org), "on")
+    assert ctx.session_check.confirmed
+
+    ctx, org = _bet(database)
+    with pytest.raises(errors.ReadOnlySqlTransaction):
+        tenant_read(ctx, (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
+
+
+def test_a_lost_bet_raises_and_reads_nothing(database: Database) -> None:
+    from lib.db.session_check import SessionChanged
+
+    ctx, org = _bet(database, role="SELLER")  # the session is an ADMIN's
+    with pytest.raises(SessionChanged):
+        tenant_read(ctx, (_NAME, {"id": org}))
+    assert ctx.session_check is not None and ctx.session_check.pending
+    with pytest.raises(SessionChanged), tenant_transaction(ctx) as tx:
+        tx.conn.execute(text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org})
+    [[row]] = tenant_read(_ctx(org), (_NAME, {"id": org}))
+    assert row.name == "Apuesta"  # the transaction stopped at its first statement

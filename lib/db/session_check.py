@@ -1,0 +1,96 @@
+"""A session taken on trust from this instance's memory, confirmed by the request's first database turn.
+
+Resolving the session cookie costs a database round trip before the request's own work can
+start. A warm instance has usually resolved the same cookie moments ago, so for reads
+(lib/http/factory) it takes that earlier answer as a bet and lets the database check it in the
+same round trip as the first statement of the request:
+
+- `tenant_read` sends the check in its pipeline, after BEGIN and before the reads. It sets
+  `app.org_id` only when the live session (`auth_session_resolve`: unrevoked, unexpired, not
+  idle, active user) is exactly the one bet on; otherwise the organization stays unset and
+  row-level security shows the reads nothing.
+- `tenant_transaction` makes the check its first statement, before anything else runs.
+- Whatever the handler did without the database, the factory checks before answering.
+
+A lost bet raises `SessionChanged`; nothing read under it leaves the process, and the factory
+runs the request again with an ordinary lookup (which answers 401 for a revoked session). Only
+reads bet: nothing is written before the check, except `auth_session_resolve`'s own touch of
+last_seen_at, exactly as an ordinary lookup does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+
+# One row, and the organization set for the transaction, only if the session is live and is the
+# one bet on; the statement timeout rides along so that a transaction needs no other statement.
+CONFIRM = text(
+    "SELECT set_config('app.org_id', s.org_id::text, true) AS org, "
+    "set_config('statement_timeout', :timeout, true) AS timeout "
+    "FROM auth_session_resolve(:hash, :now, :idle) s "
+    "WHERE s.session_id = :session AND s.org_id = :org AND s.user_id = :user AND s.role = :role "
+    "AND s.language = :language AND s.mfa_enabled = :mfa_enabled AND s.org_mfa_required = :org_mfa_required"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What the bet says the session is: every field authorization and the response depend on."""
+
+    session_id: UUID
+    org_id: UUID
+    user_id: UUID
+    role: str
+    language: str
+    mfa_enabled: bool
+    org_mfa_required: bool
+
+
+@dataclass(slots=True, eq=False)
+class SessionCheck:
+    """One request's bet on a session; `confirmed` once the database has agreed."""
+
+    token_hash: bytes
+    now: datetime
+    idle_seconds: int
+    expected: Expected
+    confirmed: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return not self.confirmed
+
+    def params(self, timeout: str) -> dict[str, Any]:
+        e = self.expected
+        return {
+            "hash": self.token_hash,
+            "now": self.now,
+            "idle": self.idle_seconds,
+            "timeout": timeout,
+            "session": e.session_id,
+            "org": e.org_id,
+            "user": e.user_id,
+            "role": e.role,
+            "language": e.language,
+            "mfa_enabled": e.mfa_enabled,
+            "org_mfa_required": e.org_mfa_required,
+        }
+
+    def settle(self, rows: list[Any]) -> None:
+        """Record the database's answer to CONFIRM: agreed, or `SessionChanged`."""
+        if not rows:
+            raise SessionChanged(self)
+        self.confirmed = True
+
+
+class SessionChanged(Exception):
+    """The session bet on is no longer live as remembered (revoked, expired, changed)."""
+
+    def __init__(self, check: SessionCheck) -> None:
+        super().__init__("the remembered session did not match the database")
+        self.check = check
