@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 
     from lib.tenancy import TenantContext
     from scripts.local_postgres import LocalPostgres
-    from scripts.roundtrips import RoundTripProxy
+    from scripts.roundtrips import ProxyProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Quinoa-Ceviche-Arequipa-71"  # noqa: S105 - throwaway accounts in a throwaway database
@@ -563,7 +563,7 @@ class Case:
 class Bench:
     client: AsgiClient
     timer: ServerTimer
-    proxy: RoundTripProxy
+    proxy: ProxyProcess
     raw: psycopg.Connection[Any]  # app role, app.org_id set for the session, autocommit
     raw_custom: psycopg.Connection[Any]  # the same, planning each execution (plan_cache_mode)
     tx: psycopg.Connection[Any]  # app role, autocommit: the pipeline sends BEGIN/COMMIT
@@ -812,11 +812,11 @@ def run(args: argparse.Namespace, local: LocalPostgres, began: float) -> int:
     from scripts import migrate
     from scripts.local_postgres import APP_LOGIN_ROLE
     from scripts.localvercel.asgi import create_app
-    from scripts.roundtrips import RoundTripProxy
+    from scripts.roundtrips import ProxyProcess
 
     migrate.upgrade(local.migration_url, local.app_url)
     port = local.server.get_postmaster_info().port or 5432  # type: ignore[attr-defined]
-    proxy = RoundTripProxy(target_socket_dir=local.socket_dir, target_port=port, latency_ms=args.latency_ms).start()
+    proxy = ProxyProcess(target_socket_dir=local.socket_dir, target_port=port, latency_ms=args.latency_ms).start()
     os.environ["DATABASE_URL"] = proxy.database_url(APP_LOGIN_ROLE, DATABASE)
     app_libpq = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://", 1)
     superuser = psycopg.connect(local.superuser_url.replace("+psycopg", ""))

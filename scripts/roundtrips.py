@@ -20,7 +20,9 @@ the server sends reaches the client that much later, so each round trip costs `l
 more. It is a delay line, not a throttle: chunks in flight overlap, and a pipeline of several
 statements still pays it once. 0 (the default) forwards at once.
 
-Used by the list benchmark (scripts/bench_orders.py) and by a test that keeps the list
+`ProxyProcess` runs the same proxy in a process of its own (the list benchmark uses it, so that the
+proxy's threads do not compete with the measured app for the GIL). Used by the list benchmark
+(scripts/bench_orders.py) and by a test that keeps the list
 endpoint at its round-trip budget. Local tooling only: the URL turns TLS and GSS encryption
 off, because the proxy reads the protocol in the clear.
 """
@@ -35,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Server messages the client waits for: ReadyForQuery, an authentication request, CopyInResponse.
 _ANSWERS = frozenset(b"ZRG")
@@ -198,3 +201,60 @@ def _close(*ends: socket.socket) -> None:
     for end in ends:
         with suppress(OSError):
             end.shutdown(socket.SHUT_RDWR)
+
+
+class ProxyProcess:
+    """A RoundTripProxy in a process of its own, with the same `database_url` and `counting`.
+
+    In the process under measurement, the proxy's forwarding threads compete with the app's
+    threads for the GIL, a cost no deployment has; out of process, the app pays only the sockets.
+    Turns are counted into shared memory: the proxy counts a client's send before forwarding it,
+    so a count read after the client has its answer is complete.
+    """
+
+    def __init__(self, *, target_socket_dir: str, target_port: int = 5432, latency_ms: float = 0.0) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._turns = context.Value("q", 0, lock=False)
+        parent, child = context.Pipe()
+        self._pipe = parent
+        self._process = context.Process(
+            target=_serve, args=(child, self._turns, target_socket_dir, target_port, latency_ms), daemon=True
+        )
+        self.port = 0
+
+    def start(self) -> ProxyProcess:
+        self._process.start()
+        self.port = int(self._pipe.recv())
+        return self
+
+    def stop(self) -> None:
+        self._pipe.send("stop")
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+
+    def database_url(self, user: str, database: str) -> str:
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}?sslmode=disable&gssencmode=disable"
+
+    @contextmanager
+    def counting(self) -> Iterator[Count]:
+        count = Count()
+        before = self._turns.value
+        try:
+            yield count
+        finally:
+            count.value = self._turns.value - before
+
+
+def _serve(pipe: Any, turns: Any, target_socket_dir: str, target_port: int, latency_ms: float) -> None:
+    class Counted(RoundTripProxy):
+        def _turn(self) -> None:
+            with self._lock:  # connections' threads count concurrently
+                turns.value += 1
+
+    proxy = Counted(target_socket_dir=target_socket_dir, target_port=target_port, latency_ms=latency_ms).start()
+    pipe.send(proxy.port)
+    pipe.recv()  # until told to stop
+    proxy.stop()

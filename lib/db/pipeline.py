@@ -24,7 +24,7 @@ from sqlalchemy.types import NullType
 
 from lib.config import settings as load_settings
 from lib.db.engine import get_engine
-from lib.db.session_check import CONFIRM, SessionCheck
+from lib.db.session_check import CONFIRM, CONFIRM_READ, SessionCheck
 from lib.tenancy import TenantContext
 
 Statement = tuple[TextClause, Mapping[str, Any]]
@@ -65,16 +65,9 @@ def _read(
         cursors = []
         try:
             with raw.pipeline():
-                if check is None:
-                    raw.execute("BEGIN READ ONLY")
-                    raw.execute(context_sql, context_params)
-                else:
-                    # The check may touch the session's last_seen_at; the reads after it may not write.
-                    raw.execute("BEGIN")
-                    raw.execute(context_sql, context_params)
-                    confirm_sql, confirm_params = _compile(CONFIRM, check.params(_timeout()))
-                    confirming = raw.execute(confirm_sql, confirm_params)
-                    raw.execute("SET TRANSACTION READ ONLY")
+                # A session check may touch the session's last_seen_at, then makes the transaction read-only.
+                raw.execute("BEGIN READ ONLY" if check is None else "BEGIN")
+                context = raw.execute(context_sql, context_params)
                 for sql, params in compiled:
                     cursor = raw.cursor(row_factory=namedtuple_row)
                     cursor.execute(sql, params)
@@ -84,7 +77,7 @@ def _read(
             _rollback(raw)
             raise
         if check is not None:
-            check.settle(confirming.fetchall())
+            check.settle(context.fetchall())
         return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
 
@@ -103,8 +96,8 @@ def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool =
     plans = "force_custom_plan" if custom_plans else "auto"
     check = ctx.session_check if ctx.session_check is not None and ctx.session_check.pending else None
     if check is not None:
-        context = "SELECT set_config('plan_cache_mode', %(plans)s, true)"
-        return _read(context, {"plans": plans}, statements, check)
+        sql, params = _compile(CONFIRM_READ, check.params(_timeout(), plans=plans))
+        return _read(sql, params, statements, check)
     context = (
         "SELECT set_config('app.org_id', %(org)s, true), set_config('statement_timeout', %(timeout)s, true), "
         "set_config('plan_cache_mode', %(plans)s, true)"

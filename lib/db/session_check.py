@@ -29,12 +29,22 @@ from sqlalchemy import text
 
 # One row, and the organization set for the transaction, only if the session is live and is the
 # one bet on; the statement timeout rides along so that a transaction needs no other statement.
-CONFIRM = text(
+_CONFIRM = (
     "SELECT set_config('app.org_id', s.org_id::text, true) AS org, "
-    "set_config('statement_timeout', :timeout, true) AS timeout "
+    "set_config('statement_timeout', :timeout, true) AS timeout{read} "
     "FROM auth_session_resolve(:hash, :now, :idle) s "
     "WHERE s.session_id = :session AND s.org_id = :org AND s.user_id = :user AND s.role = :role "
     "AND s.language = :language AND s.mfa_enabled = :mfa_enabled AND s.org_mfa_required = :org_mfa_required"
+)
+CONFIRM = text(_CONFIRM.format(read=""))
+# For a pipelined read, also its plan mode, and read-only from then on: the FROM clause has run the
+# lookup (and its touch of last_seen_at) before the projection sets anything. When no row comes
+# back nothing is set, and with no organization row-level security shows and accepts nothing.
+CONFIRM_READ = text(
+    _CONFIRM.format(
+        read=", set_config('plan_cache_mode', :plans, true) AS plans, "
+        "set_config('transaction_read_only', 'on', true) AS read_only"
+    )
 )
 
 
@@ -65,9 +75,10 @@ class SessionCheck:
     def pending(self) -> bool:
         return not self.confirmed
 
-    def params(self, timeout: str) -> dict[str, Any]:
+    def params(self, timeout: str, **extra: str) -> dict[str, Any]:
         e = self.expected
         return {
+            **extra,
             "hash": self.token_hash,
             "now": self.now,
             "idle": self.idle_seconds,

@@ -19,12 +19,12 @@ from the query string Vercel also passes them in.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -122,14 +122,13 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
         require_cron_secret(request.headers, config)
     raw = await request.body()  # bounded by BodyLimitMiddleware
     if inspect.iscoroutinefunction(op.handler):
-        call = await anyio.to_thread.run_sync(_authenticated_call, op, request, raw, config, path_params)
+        call = await asyncio.to_thread(_authenticated_call, op, request, raw, config, path_params)
         return _response(op, await op.handler(call))
 
-    def run() -> Any:
-        # Authentication (a database read) and the handler share one worker thread: one hop.
-        return _run(op, request, raw, config, path_params)
-
-    return _response(op, await anyio.to_thread.run_sync(run))
+    # Authentication (a database read) and the handler share one worker thread: one hop, through
+    # asyncio's executor (context variables copied, as anyio does): anyio.to_thread's hand-off
+    # cost about 0.16 ms more per request (measured with scripts/bench_orders).
+    return _response(op, await asyncio.to_thread(_run, op, request, raw, config, path_params))
 
 
 def _run(op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]) -> Any:
