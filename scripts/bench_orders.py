@@ -7,8 +7,9 @@ security does not apply to it; every CHECK and foreign key does): `--orgs` organ
 with an ADMIN, three SELLERs and two LOGISTICS riders, about one customer per four orders
 (Peruvian mobile numbers, DNIs, accented names) and orders from the last 365 days over every
 status, eight channels, twenty Lima districts, sellers, riders and carriers, with one to three
-items each and the words of the customer's name that name search reads (order_name_words, as
-lib.orders.store writes them). One organization holds a quarter of all orders, the others share the rest evenly.
+items each and the words and keys of the customer's name that name search reads (order_name_words
+and order_name_keys, as lib.orders.store writes them). One organization holds a quarter of all
+orders, the others share the rest evenly.
 It measures at `--small` orders, then grows the same organizations to `--large` orders (the
 large one keeps its quarter) and measures again; each size is VACUUM ANALYZEd and checkpointed
 first. The whole run takes a few minutes at a million orders.
@@ -209,6 +210,7 @@ class Customer:
     latitude: float | None
     longitude: float | None
     words: tuple[str, ...]  # what name search looks up (lib.orders.validation.name_words)
+    keys: tuple[str, ...]  # and the keys it walks (lib.orders.name_search.name_keys)
 
 
 @dataclass
@@ -272,6 +274,7 @@ def create_orgs(conn: psycopg.Connection[Any], count: int, password_hash: str) -
 
 
 def add_customers(org: Org, count: int, rng: Random, now: datetime) -> Rows:
+    from lib.orders.name_search import name_keys
     from lib.orders.validation import name_words, search_name
 
     rows: Rows = []
@@ -281,6 +284,7 @@ def add_customers(org: Org, count: int, rng: Random, now: datetime) -> Rows:
         name = f"{first} {paternal} {maternal}"
         ubigeo, district, lat, lon, _ = rng.choices(DISTRICTS, cum_weights=DISTRICT_CUM)[0]
         located = rng.random() < 0.7
+        words = name_words(name)
         email = None
         if rng.random() < 0.3:
             email = f"{search_name(first)}.{search_name(paternal)}{k}@gmail.com"
@@ -298,7 +302,8 @@ def add_customers(org: Org, count: int, rng: Random, now: datetime) -> Rows:
             reference=rng.choice(REFERENCES),
             latitude=round(lat + rng.uniform(-0.015, 0.015), 6) if located else None,
             longitude=round(lon + rng.uniform(-0.015, 0.015), 6) if located else None,
-            words=tuple(name_words(name)),
+            words=tuple(words),
+            keys=tuple(name_keys(words)),
         )
         org.customers.append(customer)
         created = now - timedelta(seconds=rng.random() * YEAR_SECONDS)
@@ -306,9 +311,9 @@ def add_customers(org: Org, count: int, rng: Random, now: datetime) -> Rows:
     return rows
 
 
-def order_batches(org: Org, count: int, rng: Random, now: float) -> Iterator[tuple[Rows, Rows, Rows]]:
+def order_batches(org: Org, count: int, rng: Random, now: float) -> Iterator[tuple[Rows, Rows, Rows, Rows]]:
     """`count` new orders for `org` (numbered after its last one, in creation order): order rows,
-    item rows and name-word rows."""
+    item rows, name-word rows and name-key rows."""
     ages = sorted((rng.random() * YEAR_SECONDS for _ in range(count)), reverse=True)
     org_id = str(org.id)
     sellers = [str(s) for s in org.sellers]
@@ -324,6 +329,7 @@ def order_batches(org: Org, count: int, rng: Random, now: float) -> Iterator[tup
         orders: Rows = []
         items: Rows = []
         words: Rows = []
+        keys: Rows = []
         for age, status, channel, who, seller in zip(chunk, statuses, channels, customers, seller_ids, strict=True):
             org.orders += 1
             number = org.orders
@@ -338,6 +344,7 @@ def order_batches(org: Org, count: int, rng: Random, now: float) -> Iterator[tup
                 subtotal += quantity * price
                 items.append((org_id, order_id, position, sku, product, quantity, price, quantity * price))
             words.extend((org_id, order_id, word) for word in who.words)
+            keys.extend((org_id, key, created, order_id) for key in who.keys)
             discount = subtotal // 10 if rng.random() < 0.15 else 0
             shipping = rng.choice(SHIPPING)
             collect = rng.random() < 0.6
@@ -401,7 +408,7 @@ def order_batches(org: Org, count: int, rng: Random, now: float) -> Iterator[tup
                     changed,
                 )
             )
-        yield orders, items, words
+        yield orders, items, words, keys
 
 
 def copy_rows(cur: psycopg.Cursor[Any], target: str, rows: Rows) -> None:
@@ -426,20 +433,25 @@ def grow(conn: psycopg.Connection[Any], orgs: list[Org], total: int, rng: Random
     now = datetime.now(UTC)
     with conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
-        # Name search reads a table of each order's name words (migration 0003), when there is one.
-        found = cur.execute("SELECT to_regclass('order_name_words') IS NOT NULL").fetchone()
-        name_words_table = bool(found and found[0])
+        # Name search reads a table of each order's name words (migration 0003) and one of the keys
+        # it walks (migration 0006), when there are.
+        found = cur.execute(
+            "SELECT to_regclass('order_name_words') IS NOT NULL, to_regclass('order_name_keys') IS NOT NULL"
+        ).fetchone()
+        name_words_table, name_keys_table = bool(found and found[0]), bool(found and found[1])
         for org, target in zip(orgs, shares(total, len(orgs)), strict=True):
             if target <= org.orders:
                 continue
             customer_rows = add_customers(org, max(1, target // 4), rng, now)
             copy_rows(cur, f"customers ({CUSTOMER_COLUMNS})", customer_rows)
             seeded.customers += len(customer_rows)
-            for orders, items, words in order_batches(org, target - org.orders, rng, now.timestamp()):
+            for orders, items, words, keys in order_batches(org, target - org.orders, rng, now.timestamp()):
                 copy_rows(cur, f"orders ({ORDER_COLUMNS})", orders)
                 copy_rows(cur, f"order_items ({ITEM_COLUMNS})", items)
                 if name_words_table:
                     copy_rows(cur, "order_name_words (org_id, order_id, word)", words)
+                if name_keys_table:
+                    copy_rows(cur, "order_name_keys (org_id, key, created_at, order_id)", keys)
                 seeded.orders += len(orders)
                 seeded.items += len(items)
             cur.execute("UPDATE organizations SET next_order_number = %s WHERE id = %s", (org.orders + 1, org.id))

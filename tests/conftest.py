@@ -156,6 +156,7 @@ class Database:
         created_at: Any = None,
     ) -> uuid.UUID:
         """An order (one item, its customer) inserted as the owner, bypassing the API: fixtures only."""
+        from lib.orders.name_search import name_keys
         from lib.orders.validation import name_words, search_name
 
         order_id = uuid.uuid4()
@@ -172,12 +173,12 @@ class Database:
                    ON CONFLICT (org_id, phone) DO UPDATE SET name = excluded.name RETURNING id""",
                 (org_id, customer_name, phone),
             ).fetchone()
-            conn.execute(
+            [created] = conn.execute(
                 """INSERT INTO orders (id, org_id, number, customer_id, customer_name, search_name, customer_phone,
                        document_type, document_number, department, province, district, ubigeo, address_line,
                        channel, seller_id, rider_id, status, subtotal_cents, total_cents, created_at)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, 'DNI', '45678912', 'Lima', 'Lima', 'Lima', %s,
-                       'Av. Arequipa 123', %s, %s, %s, %s, %s, %s, coalesce(%s, now()))""",
+                       'Av. Arequipa 123', %s, %s, %s, %s, %s, %s, coalesce(%s, now())) RETURNING created_at""",
                 (
                     order_id,
                     org_id,
@@ -195,12 +196,17 @@ class Database:
                     total_cents,
                     created_at,
                 ),
-            )
-            for word in name_words(customer_name):
+            ).fetchone()
+            words = name_words(customer_name)
+            for word in words:
                 conn.execute(
                     "INSERT INTO order_name_words (org_id, order_id, word) VALUES (%s, %s, %s)",
                     (org_id, order_id, word),
                 )
+            conn.cursor().executemany(
+                "INSERT INTO order_name_keys (org_id, key, created_at, order_id) VALUES (%s, %s, %s, %s)",
+                [(org_id, key, created, order_id) for key in name_keys(words)],
+            )
             conn.execute(
                 """INSERT INTO order_items (org_id, order_id, position, sku, name, quantity, unit_price_cents,
                        line_total_cents) VALUES (%s, %s, 1, 'POLO-NEGRO-M', 'Polo negro M', 1, %s, %s)""",

@@ -4,7 +4,7 @@ A merchant must keep the fact of a sale (amounts, dates, what was sold, for acco
 but not who bought it once the person asks to be forgotten. Anonymising a customer replaces
 their name, phone, document, email and street address, on the customer record and on every
 order's snapshot, with placeholders that keep the database's rules (a phone under +999, which
-is no country's code, unique per customer), removes the words name search indexed, clears
+is no country's code, unique per customer), removes the words and keys name search indexed, clears
 payer names, and removes every payment proof (screenshots show names and accounts) from
 storage, through the same queued deletion as a deleted payment. District and ubigeo stay: they
 describe an area, not a person. The audit event records counts, never the erased values.
@@ -23,6 +23,7 @@ from lib.audit import Target
 from lib.db import TenantTx
 from lib.http.errors import ApiError, object_not_found
 from lib.http.schemas import Schema
+from lib.orders import store
 from lib.storage import deletions
 
 ANONYMOUS_NAME = "Cliente anonimizado"
@@ -45,10 +46,9 @@ _ORDERS = text(
         address_line = :address, address_reference = '', latitude = NULL, longitude = NULL, notes = '',
         version = version + 1, updated_at = :now
     WHERE org_id = :org AND customer_id = :id
-    RETURNING id
+    RETURNING id, created_at
     """
 )
-_NAME_WORDS = text("DELETE FROM order_name_words WHERE org_id = :org AND order_id = ANY(:orders)")
 _PAYMENTS = text(
     """
     UPDATE payments p SET payer_name = NULL, proof_key = NULL, proof_content_type = NULL, proof_bytes = NULL,
@@ -79,8 +79,8 @@ def anonymise(tx: TenantTx, customer_id: uuid.UUID, now: datetime) -> tuple[Anon
     placeholder: Any = tx.conn.execute(
         _CUSTOMER, {"org": org, "id": customer_id, "name": ANONYMOUS_NAME, "now": now}
     ).one()
-    order_ids = [
-        r.id
+    orders = [
+        (r.id, r.created_at)
         for r in tx.conn.execute(
             _ORDERS,
             {
@@ -96,9 +96,10 @@ def anonymise(tx: TenantTx, customer_id: uuid.UUID, now: datetime) -> tuple[Anon
             },
         )
     ]
+    order_ids = [order_id for order_id, _ in orders]
     keys: list[str] = []
     if order_ids:
-        tx.conn.execute(_NAME_WORDS, {"org": org, "orders": order_ids})
+        store.delete_name_words(tx, orders)
         keys = [
             r.proof_key
             for r in tx.conn.execute(_PAYMENTS, {"org": org, "orders": order_ids, "now": now})

@@ -289,7 +289,7 @@ def edit(tx: TenantTx, order_id: uuid.UUID, if_match: int | None, change: OrderC
     if not store.update(tx, order_id, row.version, changes, now):
         raise ApiError("version_conflict", 409)
     if "customer_name" in changes and changes["customer_name"] != row.customer_name:
-        store.replace_name_words(tx, order_id, changes["customer_name"])
+        store.replace_name_words(tx, order_id, row.created_at, changes["customer_name"])
     if new_items is not None:
         store.replace_items(tx, order_id, new_items)
     before = {name: getattr(row, name) for name in changes if hasattr(row, name)}

@@ -22,6 +22,7 @@ from sqlalchemy import TextClause, text
 from lib.db import TenantTx
 from lib.db.versioned import update_versioned
 from lib.orders.lifecycle import LOGISTICS_VISIBLE
+from lib.orders.name_search import KeyWalk, key_walk, name_keys
 from lib.orders.schemas import OrderFilters
 from lib.orders.validation import NewCustomer, NewItem, NewOrder, name_words, search_name
 from lib.tenancy import Role, TenantContext
@@ -135,7 +136,25 @@ _INSERT_WORDS = text(
     SELECT :org, order_id, word FROM unnest(CAST(:order_ids AS uuid[]), CAST(:words AS text[])) AS t(order_id, word)
     """
 )
-_DELETE_WORDS = text("DELETE FROM order_name_words WHERE org_id = :org AND order_id = :order")
+_INSERT_KEYS = text(
+    """
+    INSERT INTO order_name_keys (org_id, key, created_at, order_id)
+    SELECT :org, key, created_at, order_id
+    FROM unnest(CAST(:order_ids AS uuid[]), CAST(:created AS timestamptz[]), CAST(:keys AS text[]))
+         AS t(order_id, created_at, key)
+    """
+)
+_DELETE_WORDS = text(
+    "DELETE FROM order_name_words WHERE org_id = :org AND order_id = ANY(:orders) RETURNING order_id, word"
+)
+_DELETE_KEYS = text(
+    """
+    DELETE FROM order_name_keys k
+    USING unnest(CAST(:order_ids AS uuid[]), CAST(:created AS timestamptz[]), CAST(:keys AS text[]))
+          AS d(order_id, created_at, key)
+    WHERE k.org_id = :org AND k.key = d.key AND k.created_at = d.created_at AND k.order_id = d.order_id
+    """
+)
 _DELETE_ITEMS = text("DELETE FROM order_items WHERE org_id = :org AND order_id = :order")
 _DUPLICATES = text(
     """
@@ -228,19 +247,51 @@ def insert_orders(
         },
     )
     insert_items(tx, [(order_id, order.items) for order_id, order in orders])
-    insert_name_words(tx, [(order_id, order.customer.name) for order_id, order in orders])
+    insert_name_words(tx, [(order_id, now, order.customer.name) for order_id, order in orders])
 
 
-def insert_name_words(tx: TenantTx, orders: Iterable[tuple[uuid.UUID, str]]) -> None:
-    """Index each order's customer name for search (lib.orders.validation.name_words)."""
-    pairs = [(order_id, word) for order_id, name in orders for word in name_words(name)]
-    params = {"org": tx.ctx.org_id, "order_ids": [o for o, _ in pairs], "words": [w for _, w in pairs]}
-    tx.conn.execute(_INSERT_WORDS, params)
+def insert_name_words(tx: TenantTx, orders: Iterable[tuple[uuid.UUID, datetime, str]]) -> None:
+    """Index each order's customer name for search: its words (lib.orders.validation.name_words)
+    and the keys search walks (lib.orders.name_search). Takes (order id, its created_at, name)."""
+    words: list[tuple[uuid.UUID, str]] = []
+    keys: list[tuple[uuid.UUID, datetime, str]] = []
+    for order_id, created_at, name in orders:
+        found = name_words(name)
+        words += [(order_id, word) for word in found]
+        keys += [(order_id, created_at, key) for key in name_keys(found)]
+    org = tx.ctx.org_id
+    tx.conn.execute(_INSERT_WORDS, {"org": org, "order_ids": [o for o, _ in words], "words": [w for _, w in words]})
+    tx.conn.execute(
+        _INSERT_KEYS,
+        {
+            "org": org,
+            "order_ids": [o for o, _, _ in keys],
+            "created": [c for _, c, _ in keys],
+            "keys": [k for _, _, k in keys],
+        },
+    )
 
 
-def replace_name_words(tx: TenantTx, order_id: uuid.UUID, name: str) -> None:
-    tx.conn.execute(_DELETE_WORDS, {"org": tx.ctx.org_id, "order": order_id})
-    insert_name_words(tx, [(order_id, name)])
+def delete_name_words(tx: TenantTx, orders: Sequence[tuple[uuid.UUID, datetime]]) -> None:
+    """Unindex orders' names (order id, its created_at): the keys are those of the words stored."""
+    created = dict(orders)
+    stored: dict[uuid.UUID, list[str]] = {}
+    for row in tx.conn.execute(_DELETE_WORDS, {"org": tx.ctx.org_id, "orders": list(created)}):
+        stored.setdefault(row.order_id, []).append(row.word)
+    keys = [(order_id, key) for order_id, words in stored.items() for key in name_keys(words)]
+    if keys:
+        params = {
+            "org": tx.ctx.org_id,
+            "order_ids": [o for o, _ in keys],
+            "created": [created[o] for o, _ in keys],
+            "keys": [k for _, k in keys],
+        }
+        tx.conn.execute(_DELETE_KEYS, params)
+
+
+def replace_name_words(tx: TenantTx, order_id: uuid.UUID, created_at: datetime, name: str) -> None:
+    delete_name_words(tx, [(order_id, created_at)])
+    insert_name_words(tx, [(order_id, created_at, name)])
 
 
 def insert_items(tx: TenantTx, orders: Iterable[tuple[uuid.UUID, Sequence[NewItem]]]) -> None:
@@ -395,8 +446,11 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LIMA).astimezone(UTC)
 
 
-def _search(q: str) -> tuple[str, dict[str, Any]]:
-    """How `q` is searched: an order code, a phone, a document, or words of the customer's name."""
+def _search(q: str) -> tuple[str, dict[str, Any]] | KeyWalk:
+    """How `q` is searched: an order code, a phone, a document, or words of the customer's name.
+
+    A name is searched by walking one key of order_name_keys (a KeyWalk, see page_statement); a
+    name of one-letter words only, which has no key, by the orders themselves."""
     from lib.peru import InvalidIdentifier, normalise_phone
 
     q = q.strip()
@@ -420,17 +474,27 @@ def _search(q: str) -> tuple[str, dict[str, Any]]:
     words = name_words(q)[:5]
     if not words:
         return " AND false", {}
-    # A prefix range scan per word, written with `>=` and `<`: leakproof, so row-level security
-    # lets the index serve them, and a range even in a generic (prepared) plan, where `^@` is not.
-    exists = "".join(
-        f" AND EXISTS (SELECT 1 FROM order_name_words w WHERE w.org_id = :org AND w.order_id = o.id"
-        f" AND w.word >= :q_from_{index} AND w.word < :q_to_{index})"
+    walk = key_walk(words)
+    if walk is not None:
+        return walk
+    return _word_checks(words, "o.id", fence=False)
+
+
+def _word_checks(words: Sequence[str], order_id: str, *, fence: bool) -> tuple[str, dict[str, Any]]:
+    """The order `order_id` names has a word starting with each of `words`: a prefix range per word
+    on order_name_words' primary key, written with `>=` and `<` (leakproof, so row-level security
+    lets the index serve them, and a range even in a generic plan, where `^@` is not). `fence`
+    (OFFSET 0) keeps each check a probe per order met, in the order the page walks them."""
+    offset = " OFFSET 0" if fence else ""
+    sql = "".join(
+        f" AND EXISTS (SELECT FROM order_name_words w WHERE w.org_id = :org AND w.order_id = {order_id}"
+        f" AND w.word >= :q_from_{index} AND w.word < :q_to_{index}{offset})"
         for index in range(len(words))
     )
     ranges: dict[str, Any] = {}
     for index, word in enumerate(words):
         ranges[f"q_from_{index}"], ranges[f"q_to_{index}"] = word, _after_prefix(word)
-    return exists, ranges
+    return sql, ranges
 
 
 def _after_prefix(prefix: str) -> str:
@@ -443,7 +507,10 @@ def _after_prefix(prefix: str) -> str:
 
 def is_name_search(filters: OrderFilters) -> bool:
     """Whether the list searches names: its best plan depends on how common the words are."""
-    return filters.q is not None and _search(filters.q)[0].startswith(" AND EXISTS")
+    if filters.q is None:
+        return False
+    search = _search(filters.q)
+    return isinstance(search, KeyWalk) or search[0].startswith(" AND EXISTS")
 
 
 def page_statement(
@@ -458,32 +525,49 @@ def page_statement(
     """Orders newest first: `limit` rows (all if None) after the keyset `after`.
 
     `columns` and `joins` are SQL written in this package (never input): the list, the export
-    and the benchmark share this one statement."""
+    and the benchmark share this one statement.
+
+    A name search walks its key in order_name_keys (org_id, key, created_at, order_id) backwards:
+    rows come newest first, the words left are checked on each, and only then is the order read
+    (a LATERAL subquery fenced with OFFSET 0, so the planner cannot swap the walk for a join that
+    reads every order of the organization and sorts). The page stops at `limit`, so it reads
+    about as many rows as it returns, or the key's rows when fewer orders match."""
     clauses: list[str] = []
     params: dict[str, Any] = {"org": ctx.org_id}
+    source = "orders o"
+    at, order_id = "o.created_at", "o.id"  # the (created_at, id) the page is ordered and cut by
+    search = _search(filters.q) if filters.q else None
+    if isinstance(search, KeyWalk):
+        source = (
+            "order_name_keys k CROSS JOIN LATERAL "
+            "(SELECT * FROM orders o WHERE o.org_id = :org AND o.id = k.order_id OFFSET 0) o"
+        )
+        at, order_id = "k.created_at", "k.order_id"
+        checks, check_params = _word_checks(search.checks, order_id, fence=True)
+        clauses.append(f" AND k.org_id = :org AND k.key = :q_key{checks}")
+        params.update(check_params, q_key=search.key)
+    elif search is not None:
+        clauses.append(search[0])
+        params.update(search[1])
     for name in ("status", "payment_status", "channel", "seller_id", "rider_id", "carrier", "ubigeo"):
         value = getattr(filters, name)
         if value is not None:
             clauses.append(f" AND o.{name} = :f_{name}")
             params[f"f_{name}"] = value.value if hasattr(value, "value") else value
     if filters.created_from is not None:
-        clauses.append(" AND o.created_at >= :created_from")
+        clauses.append(f" AND {at} >= :created_from")
         params["created_from"] = _day_start(filters.created_from)
     if filters.created_to is not None:
-        clauses.append(" AND o.created_at < :created_to")
+        clauses.append(f" AND {at} < :created_to")
         params["created_to"] = _day_start(filters.created_to + timedelta(days=1))
-    if filters.q:
-        clause, search_params = _search(filters.q)
-        clauses.append(clause)
-        params.update(search_params)
     if after is not None:
-        clauses.append(" AND (o.created_at, o.id) < (:after_at, :after_id)")
+        clauses.append(f" AND ({at}, {order_id}) < (:after_at, :after_id)")
         params["after_at"], params["after_id"] = after
     scope_clause, scope_params = scope.sql()
     params.update(scope_params)
     sql = (
-        f"SELECT {columns} FROM orders o{joins} WHERE o.org_id = :org{scope_clause}{''.join(clauses)} "
-        "ORDER BY o.created_at DESC, o.id DESC"
+        f"SELECT {columns} FROM {source}{joins} WHERE o.org_id = :org{scope_clause}{''.join(clauses)} "
+        f"ORDER BY {at} DESC, {order_id} DESC"
     )
     if limit is not None:
         sql += " LIMIT :limit"

@@ -93,9 +93,98 @@ def test_search_by_code_phone_document_and_accent_free_name(shop: Shop, seeded: 
         "?q=ana ruiz": {"d"},
         "?q=an": {"a", "d"},  # prefixes match, as one types
         "?q=zzz": set(),
+        "?q=a": {"a", "d"},  # one letter has no key: the orders are walked
+        "?q=ana q": {"a"},
+        "?q=qui ana": {"a"},  # a pair key, nothing left to check
+        "?q=mar ana": {"d"},  # a pair key, then "maria" checked
+        "?q=ruiz ana maria": {"d"},
+        "?q=ma mari": {"d"},  # two prefixes of one word
+        "?q=ana ana": {"a", "d"},
+        "?q=anab": set(),
+        "?q=nunez carl": {"c"},
+        "?q=nunez ana": set(),
     }
     for query, wanted in expect.items():
         assert {names[i] for i in _ids(shop, query)} == wanted, query
+
+
+def test_name_search_pages_walk_every_match_once_newest_first(shop: Shop) -> None:
+    seller = shop.accounts["seller"]
+    same_moment = NOON - timedelta(hours=5)
+    made = [
+        shop.database.create_order(shop.org, seller, customer_name=name, created_at=moment)
+        for name, moment in [
+            ("Zoila Inga Ramos", NOON - timedelta(minutes=1)),
+            ("Zoila Quispe", NOON - timedelta(minutes=2)),
+            ("Zoila Inga", same_moment),
+            ("Inga Zoila Paz", same_moment),
+            ("Zoilo Inga", NOON - timedelta(minutes=3)),
+            ("Zoila Ingaruca", same_moment),
+            ("Rosa Inga", NOON - timedelta(hours=20)),
+        ]
+    ]
+    for query, wanted in {
+        "zoila inga": made[:1] + made[2:4] + made[5:6],
+        "zoil inga": made[:1] + made[2:6],
+        "zoila": made[:4] + made[5:6],
+    }.items():
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = shop["admin"].get(f"/api/orders?q={query}&limit=2" + (f"&cursor={cursor}" if cursor else "")).json()
+            seen += [order["id"] for order in page["orders"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        with shop.database.connect("superuser") as conn:
+            expected = [
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT id FROM orders WHERE id = ANY(%s) ORDER BY created_at DESC, id DESC", (wanted,)
+                ).fetchall()
+            ]
+        assert seen == expected, query
+    pending = shop["admin"].get("/api/orders?q=inga&status=pending&created_from=2026-11-20").json()["orders"]
+    assert {order["id"] for order in pending} == {str(order_id) for order_id in made[:1] + made[2:6]}
+
+
+def test_captured_and_renamed_orders_are_found_by_their_current_name_only(shop: Shop) -> None:
+    from lib.orders.name_search import name_keys
+    from lib.orders.validation import name_words
+
+    payload = order_payload()
+    payload["customer"] = {**payload["customer"], "name": "Ñahui O'Brien-Ríos de la Cruz"}
+    created = shop["admin"].post("/api/orders", json=payload)
+    assert created.status_code == 201, created.text
+    order_id = created.json()["id"]
+    assert _ids(shop, "?q=nahui obr") == [order_id] and _ids(shop, "?q=cru obrien") == [order_id]
+
+    def stored() -> tuple[list[str], list[str]]:
+        with shop.database.connect("superuser") as conn:
+            keys = conn.execute("SELECT key FROM order_name_keys WHERE order_id = %s ORDER BY key", (order_id,))
+            derived = conn.execute(
+                "SELECT DISTINCT key FROM ("
+                + _KEYS_OF_WORDS.replace("INSERT INTO order_name_keys (org_id, key, created_at, order_id)", "")
+                + ") k "
+                "WHERE order_id = %(order)s ORDER BY key",
+                {"org": shop.org, "order": order_id},
+            )
+            return [row[0] for row in keys], [row[0] for row in derived]
+
+    keys, derived = stored()
+    assert (
+        keys == derived == sorted(name_keys(name_words("Ñahui O'Brien-Ríos de la Cruz")))
+    )  # as migration 0006 writes them
+
+    version = {"If-Match": f'"{created.json()["version"]}"'}
+    renamed = shop["admin"].patch(
+        f"/api/orders/{order_id}", json={"customer": {**payload["customer"], "name": "Zoila Inga"}}, headers=version
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert _ids(shop, "?q=nahui") == [] and _ids(shop, "?q=cruz obrien") == []
+    assert _ids(shop, "?q=inga zoi") == [order_id]
+    keys, derived = stored()
+    assert keys == derived == sorted(name_keys(["zoila", "inga"]))
 
 
 def test_keyset_pages_walk_every_order_once_in_a_stable_order(shop: Shop) -> None:
@@ -140,6 +229,23 @@ def test_page_size_is_capped_and_bad_cursors_are_refused(shop: Shop) -> None:
 # --- at scale: plans and round trips --------------------------------------------------------------
 
 
+# What migration 0006 backfills, as lib.orders.name_search.name_keys writes it (a test below compares them).
+_KEYS_OF_WORDS = """
+    INSERT INTO order_name_keys (org_id, key, created_at, order_id)
+    SELECT w.org_id, left(w.word, n) AS key, o.created_at, w.order_id
+    FROM order_name_words w
+    JOIN orders o ON o.id = w.order_id
+    CROSS JOIN LATERAL generate_series(2, char_length(w.word)) AS n
+    WHERE w.org_id = %(org)s
+    UNION
+    SELECT a.org_id, left(a.word, 3) || ' ' || left(b.word, 3), o.created_at, a.order_id
+    FROM order_name_words a
+    JOIN order_name_words b ON b.org_id = a.org_id AND b.order_id = a.order_id AND left(a.word, 3) < left(b.word, 3)
+    JOIN orders o ON o.id = a.order_id
+    WHERE a.org_id = %(org)s AND char_length(a.word) >= 3 AND char_length(b.word) >= 3
+"""
+
+
 def _fill(database: Database, name: str, count: int) -> tuple[uuid.UUID, uuid.UUID]:
     """An organization with `count` orders over the last year: statuses, districts, sellers, names."""
     org = database.create_org(name)
@@ -179,6 +285,7 @@ def _fill(database: Database, name: str, count: int) -> tuple[uuid.UUID, uuid.UU
             "SELECT org_id, id, unnest(string_to_array(search_name, ' ')) FROM orders WHERE org_id = %s",
             (org,),
         )
+        conn.execute(_KEYS_OF_WORDS, {"org": org})
         conn.execute("UPDATE organizations SET next_order_number = %s WHERE id = %s", (count + 1, org))
     return org, sellers[0]
 
@@ -192,6 +299,7 @@ def big_org(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
     with database.connect("superuser", autocommit=True) as conn:
         conn.execute("ANALYZE orders")
         conn.execute("ANALYZE order_name_words")
+        conn.execute("ANALYZE order_name_keys")
     return measured
 
 
