@@ -8,16 +8,18 @@ page reads about as many rows as it shows, whatever the organization's size.
 
 The keys of a name's words (lib.orders.validation.name_words):
 
-- every prefix of two letters or more of each word ("quispe": "qu", "qui", ..., "quispe"), so
-  a word typed in part is one key: the walk stops at the page's last order;
+- every prefix of three letters or more of each word ("quispe": "qui", "quis", "quisp",
+  "quispe"), so a word typed in part is one key: the walk stops at the page's last order;
 - for each two words of three letters or more whose first three letters differ, those two
   3-letter prefixes in code point order joined by a space ("zoila inga": "ing zoi"). Two words
   typed together are then one key too, and a rare pair of common words ("zoila" and "inga",
   a few dozen orders among a quarter of a million) reads its few rows, not every "inga".
 
 A search walks one key and checks the other words it typed on each order it meets (a prefix
-range on order_name_words' primary key, one index probe). Words of one letter have no key: a
-search made only of those walks the orders instead (lib.orders.store).
+range on order_name_words' primary key, one index probe). Words of one or two letters have no
+key of their own: a search made only of those walks the orders newest first instead and checks
+each (lib.orders.store), which is quick exactly when such a short prefix is common. Two-letter
+keys would add a row per word to every order (about a sixth more) for searches nobody needs fast.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MIN_PREFIX = 2  # shortest single-word key
+MIN_PREFIX = 3  # shortest single-word key
 PAIR_PREFIX = 3  # letters of each word in a pair key
 
 

@@ -235,7 +235,7 @@ _KEYS_OF_WORDS = """
     SELECT w.org_id, left(w.word, n) AS key, o.created_at, w.order_id
     FROM order_name_words w
     JOIN orders o ON o.id = w.order_id
-    CROSS JOIN LATERAL generate_series(2, char_length(w.word)) AS n
+    CROSS JOIN LATERAL generate_series(3, char_length(w.word)) AS n
     WHERE w.org_id = %(org)s
     UNION
     SELECT a.org_id, left(a.word, 3) || ' ' || left(b.word, 3), o.created_at, a.order_id
