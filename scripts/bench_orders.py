@@ -435,12 +435,6 @@ def grow(conn: psycopg.Connection[Any], orgs: list[Org], total: int, rng: Random
     now = datetime.now(UTC)
     with conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
-        # Name search reads a table of each order's name words (migration 0003) and one of the keys
-        # it walks (migration 0006), when there are.
-        found = cur.execute(
-            "SELECT to_regclass('order_name_words') IS NOT NULL, to_regclass('order_name_keys') IS NOT NULL"
-        ).fetchone()
-        name_words_table, name_keys_table = bool(found and found[0]), bool(found and found[1])
         for org, target in zip(orgs, shares(total, len(orgs)), strict=True):
             if target <= org.orders:
                 continue
@@ -450,10 +444,8 @@ def grow(conn: psycopg.Connection[Any], orgs: list[Org], total: int, rng: Random
             for orders, items, words, keys in order_batches(org, target - org.orders, rng, now.timestamp()):
                 copy_rows(cur, f"orders ({ORDER_COLUMNS})", orders)
                 copy_rows(cur, f"order_items ({ITEM_COLUMNS})", items)
-                if name_words_table:
-                    copy_rows(cur, "order_name_words (org_id, order_id, word)", words)
-                if name_keys_table:
-                    copy_rows(cur, "order_name_keys (org_id, key, created_at, order_id)", keys)
+                copy_rows(cur, "order_name_words (org_id, order_id, word)", words)
+                copy_rows(cur, "order_name_keys (org_id, key, created_at, order_id)", keys)
                 seeded.orders += len(orders)
                 seeded.items += len(items)
             cur.execute("UPDATE organizations SET next_order_number = %s WHERE id = %s", (org.orders + 1, org.id))
@@ -784,13 +776,9 @@ def print_storage(conn: psycopg.Connection[Any], total: int) -> None:
     """What orders and the name search's tables take on disk (tables with their indexes)."""
     tables = ("orders", "order_items", "order_name_words", "order_name_keys")
     print(f"\non disk at {total:,} orders (table + indexes):")
-    for table in tables:
-        found = conn.execute(
-            "SELECT pg_total_relation_size(to_regclass(%s)), (SELECT count(*) FROM " + table + ")", (table,)
-        ).fetchone()
-        if found is not None and found[0] is not None:
-            size, rows = found
-            print(f"   {table:<18} {size / 2**20:>8,.0f} MiB  {rows:>12,} rows  {size / total:>6,.0f} B per order")
+    for table in tables:  # names written here, not input
+        [[size, rows]] = conn.execute(f"SELECT pg_total_relation_size('{table}'), count(*) FROM {table}").fetchall()
+        print(f"   {table:<18} {size / 2**20:>8,.0f} MiB  {rows:>12,} rows  {size / total:>6,.0f} B per order")
     sys.stdout.flush()
 
 

@@ -101,7 +101,7 @@ class RoundTripProxy:
         self._listener.close()
 
     def database_url(self, user: str, database: str) -> str:
-        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}?sslmode=disable&gssencmode=disable"
+        return _database_url(self.port, user, database)
 
     @contextmanager
     def counting(self) -> Iterator[Count]:
@@ -197,6 +197,10 @@ class RoundTripProxy:
             _close(source, sink)
 
 
+def _database_url(port: int, user: str, database: str) -> str:
+    return f"postgresql+psycopg://{user}@127.0.0.1:{port}/{database}?sslmode=disable&gssencmode=disable"
+
+
 def _close(*ends: socket.socket) -> None:
     for end in ends:
         with suppress(OSError):
@@ -236,7 +240,7 @@ class ProxyProcess:
             self._process.kill()
 
     def database_url(self, user: str, database: str) -> str:
-        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}?sslmode=disable&gssencmode=disable"
+        return _database_url(self.port, user, database)
 
     @contextmanager
     def counting(self) -> Iterator[Count]:

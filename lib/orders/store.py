@@ -450,7 +450,7 @@ def _search(q: str) -> tuple[str, dict[str, Any]] | KeyWalk:
     """How `q` is searched: an order code, a phone, a document, or words of the customer's name.
 
     A name is searched by walking one key of order_name_keys (a KeyWalk, see page_statement); a
-    name of one-letter words only, which has no key, by the orders themselves."""
+    name of one- and two-letter words only, which has no key, by the orders themselves."""
     from lib.peru import InvalidIdentifier, normalise_phone
 
     q = q.strip()

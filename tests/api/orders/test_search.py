@@ -29,6 +29,15 @@ def _ids(shop: Shop, query: str, who: str = "admin") -> list[str]:
     return [order["id"] for order in response.json()["orders"]]
 
 
+def _newest_first(database: Database, ids: list[Any]) -> list[str]:
+    """These orders in the list's order (created_at, id descending), as the database holds them."""
+    with database.connect("superuser") as conn:
+        rows = conn.execute(
+            "SELECT id FROM orders WHERE id = ANY(%s) ORDER BY created_at DESC, id DESC", (ids,)
+        ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 @pytest.fixture
 def seeded(shop: Shop) -> dict[str, uuid.UUID]:
     seller, other = shop.accounts["seller"], shop.accounts["other_seller"]
@@ -136,14 +145,7 @@ def test_name_search_pages_walk_every_match_once_newest_first(shop: Shop) -> Non
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        with shop.database.connect("superuser") as conn:
-            expected = [
-                str(row[0])
-                for row in conn.execute(
-                    "SELECT id FROM orders WHERE id = ANY(%s) ORDER BY created_at DESC, id DESC", (wanted,)
-                ).fetchall()
-            ]
-        assert seen == expected, query
+        assert seen == _newest_first(shop.database, wanted), query
     pending = shop["admin"].get("/api/orders?q=inga&status=pending&created_from=2026-11-20").json()["orders"]
     assert {order["id"] for order in pending} == {str(order_id) for order_id in made[:1] + made[2:6]}
 
@@ -206,14 +208,7 @@ def test_keyset_pages_walk_every_order_once_in_a_stable_order(shop: Shop) -> Non
         if cursor is None:
             break
     assert pages == 3 and len(seen) == len(set(seen)) == 8
-    with shop.database.connect("superuser") as conn:
-        expected = [
-            str(row[0])
-            for row in conn.execute(
-                "SELECT id FROM orders WHERE id = ANY(%s) ORDER BY created_at DESC, id DESC", (made,)
-            ).fetchall()
-        ]
-    assert seen == expected
+    assert seen == _newest_first(shop.database, made)
 
 
 def test_page_size_is_capped_and_bad_cursors_are_refused(shop: Shop) -> None:

@@ -69,7 +69,15 @@ def test_lists_searches_and_exports_show_only_our_orders(two_shops: tuple[Shop, 
     mine = ours.capture("seller")
     other = theirs.capture("seller")  # same customer, and the same code: numbering is per shop
     assert mine["code"] == other["code"]
-    for query in ("", "?q=987654321", "?q=Huaman", f"?q={other['code']}", "?status=pending", "?q=45678912"):
+    for query in (
+        "",
+        "?q=987654321",
+        "?q=Huaman",
+        "?q=maria%20quispe",
+        f"?q={other['code']}",
+        "?status=pending",
+        "?q=45678912",
+    ):
         listed = {o["id"] for o in ours["admin"].get(f"/api/orders{query}").json()["orders"]}
         assert mine["id"] in listed and other["id"] not in listed, query
     exported = ours["admin"].get("/api/orders/export").text
