@@ -8,12 +8,16 @@ holds the line). The connection comes from the same pool as every other transact
 
 Statements are SQLAlchemy `text()` clauses, compiled for psycopg here; rows come back as named
 tuples. Writes keep using `tenant_transaction`: they need results between statements anyway.
+
+`tenant_read_async` sends the same pipeline from the event loop, on a connection of the async
+pool (lib/db/async_pool), for handlers that are coroutines: no hand-off to a worker thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -23,11 +27,16 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.types import NullType
 
 from lib.config import settings as load_settings
-from lib.db.engine import get_engine
+from lib.db.engine import get_async_pool, get_engine
 from lib.db.session_check import CONFIRM, CONFIRM_READ, SessionCheck
 from lib.tenancy import TenantContext
 
 Statement = tuple[TextClause, Mapping[str, Any]]
+
+_TENANT_CONTEXT = (
+    "SELECT set_config('app.org_id', %(org)s, true), set_config('statement_timeout', %(timeout)s, true), "
+    "set_config('plan_cache_mode', %(plans)s, true)"
+)
 
 
 @contextmanager
@@ -57,28 +66,32 @@ def _compile(statement: TextClause, params: Mapping[str, Any]) -> tuple[str, Map
     return str(compiled), compiled.construct_params(dict(params))
 
 
-def _read(
-    context_sql: str, context_params: Mapping[str, Any], statements: Sequence[Statement], check: SessionCheck | None
-) -> list[list[Any]]:
-    compiled = [_compile(statement, params) for statement, params in statements]
-    with _autocommit_connection() as raw:
-        cursors = []
-        try:
-            with raw.pipeline():
-                # A session check may touch the session's last_seen_at, then makes the transaction read-only.
-                raw.execute("BEGIN READ ONLY" if check is None else "BEGIN")
-                context = raw.execute(context_sql, context_params)
-                for sql, params in compiled:
-                    cursor = raw.cursor(row_factory=namedtuple_row)
-                    cursor.execute(sql, params)
-                    cursors.append(cursor)
-                raw.execute("COMMIT")
-        except BaseException:
-            _rollback(raw)
-            raise
-        if check is not None:
-            check.settle(context.fetchall())
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What a pipelined read sends after BEGIN: the context statement, then the reads."""
+
+    begin: str
+    context: tuple[str, Mapping[str, Any]]
+    reads: list[tuple[str, Mapping[str, Any]]]
+    check: SessionCheck | None
+
+    def results(self, context_rows: list[Any], read_rows: list[list[Any]]) -> list[list[Any]]:
+        if self.check is not None:
+            self.check.settle(context_rows)
+        return read_rows
+
+
+def _prepare(ctx: TenantContext, statements: Sequence[Statement], custom_plans: bool) -> _Read:
+    if not isinstance(ctx, TenantContext):
+        raise TypeError("tenant_read needs a TenantContext")
+    plans = "force_custom_plan" if custom_plans else "auto"
+    reads = [_compile(statement, params) for statement, params in statements]
+    check = ctx.session_check if ctx.session_check is not None and ctx.session_check.pending else None
+    if check is not None:
+        # The check may touch the session's last_seen_at, then makes the transaction read-only.
+        return _Read("BEGIN", _compile(CONFIRM_READ, check.params(_timeout(), plans=plans)), reads, check)
+    context = {"org": str(ctx.org_id), "timeout": _timeout(), "plans": plans}
+    return _Read("BEGIN READ ONLY", (_TENANT_CONTEXT, context), reads, None)
 
 
 def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool = False) -> list[list[Any]]:
@@ -91,18 +104,45 @@ def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool =
     A context whose session is still a bet (lib/db/session_check) has it checked in the same
     round trip, and the organization comes from that check; a lost bet raises SessionChanged.
     """
-    if not isinstance(ctx, TenantContext):
-        raise TypeError("tenant_read needs a TenantContext")
-    plans = "force_custom_plan" if custom_plans else "auto"
-    check = ctx.session_check if ctx.session_check is not None and ctx.session_check.pending else None
-    if check is not None:
-        sql, params = _compile(CONFIRM_READ, check.params(_timeout(), plans=plans))
-        return _read(sql, params, statements, check)
-    context = (
-        "SELECT set_config('app.org_id', %(org)s, true), set_config('statement_timeout', %(timeout)s, true), "
-        "set_config('plan_cache_mode', %(plans)s, true)"
-    )
-    return _read(context, {"org": str(ctx.org_id), "timeout": _timeout(), "plans": plans}, statements, None)
+    read = _prepare(ctx, statements, custom_plans)
+    with _autocommit_connection() as raw:
+        cursors = []
+        try:
+            with raw.pipeline():
+                raw.execute(read.begin)
+                context = raw.execute(*read.context)
+                for sql, params in read.reads:
+                    cursor = raw.cursor(row_factory=namedtuple_row)
+                    cursor.execute(sql, params)
+                    cursors.append(cursor)
+                raw.execute("COMMIT")
+        except BaseException:
+            _rollback(raw)
+            raise
+        rows = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+        return read.results(context.fetchall(), rows)
+
+
+async def tenant_read_async(ctx: TenantContext, *statements: Statement, custom_plans: bool = False) -> list[list[Any]]:
+    """`tenant_read` on the event loop: the same statements, on a connection of the async pool."""
+    read = _prepare(ctx, statements, custom_plans)
+    async with get_async_pool().connection() as raw:
+        cursors = []
+        try:
+            async with raw.pipeline():
+                await raw.execute(read.begin)
+                context = await raw.execute(*read.context)
+                for sql, params in read.reads:
+                    cursor = raw.cursor(row_factory=namedtuple_row)
+                    await cursor.execute(sql, params)
+                    cursors.append(cursor)
+                await raw.execute("COMMIT")
+        except Exception:
+            with suppress(psycopg.Error):
+                await raw.execute("ROLLBACK")
+            raise  # a cancelled read leaves its transaction open: the pool closes that connection
+        rows = [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
+        return read.results(await context.fetchall(), rows)
 
 
 def confirm_session(check: SessionCheck | None) -> None:

@@ -1,9 +1,12 @@
 """Pipelined reads: one round trip, the tenant's rows only, read-only, and a clean connection after
-an error."""
+an error; each test runs for both drivers: `tenant_read` (worker thread) and `tenant_read_async`
+(event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,9 +15,20 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.types import Integer
 
 from lib.db import tenant_transaction
-from lib.db.pipeline import tenant_read, unscoped_once
+from lib.db.pipeline import tenant_read, tenant_read_async, unscoped_once
 from lib.tenancy import Actor, RequestMeta, Role, TenantContext
 from tests.conftest import Database
+
+Reader = Callable[..., list[list[Any]]]
+
+
+def _on_a_loop(ctx: TenantContext, *statements: Any, **options: Any) -> list[list[Any]]:
+    return asyncio.run(tenant_read_async(ctx, *statements, **options))
+
+
+@pytest.fixture(params=["worker thread", "event loop"])
+def read(request: pytest.FixtureRequest) -> Reader:
+    return tenant_read if request.param == "worker thread" else _on_a_loop
 
 
 def _ctx(org: uuid.UUID) -> TenantContext:
@@ -30,12 +44,13 @@ _SETTINGS = text(
 )
 
 
-def test_a_read_of_several_statements_is_one_round_trip(database: Database, round_trips: Any) -> None:
+def test_a_read_of_several_statements_is_one_round_trip(read: Reader, database: Database, round_trips: Any) -> None:
     org = database.create_org("Pipeline")
     ctx = _ctx(org)
-    tenant_read(ctx, (_NAME, {"id": org}))  # warm: the pool's connection is open
+    read(ctx, (_NAME, {"id": org}))  # warm: the pool's connection is open
+    unscoped_once(text("SELECT 1"), {})  # and the engine's
     with round_trips.counting() as count:
-        [names, settings] = tenant_read(ctx, (_NAME, {"id": org}), (_SETTINGS, {}))
+        [names, settings] = read(ctx, (_NAME, {"id": org}), (_SETTINGS, {}))
     assert count.value == 1
     assert names[0].name == "Pipeline"
     assert (settings[0].org, settings[0].plans, settings[0].read_only) == (str(org), "auto", "on")
@@ -48,34 +63,34 @@ def test_a_read_of_several_statements_is_one_round_trip(database: Database, roun
     assert count.value > 1
 
 
-def test_a_read_sees_only_its_organization(database: Database) -> None:
+def test_a_read_sees_only_its_organization(read: Reader, database: Database) -> None:
     ours, theirs = database.create_org("Nuestra"), database.create_org("Ajena")
-    [rows] = tenant_read(_ctx(ours), (_NAME, {"id": theirs}))
+    [rows] = read(_ctx(ours), (_NAME, {"id": theirs}))
     assert rows == []
-    [rows] = tenant_read(_ctx(theirs), (_NAME, {"id": theirs}))
+    [rows] = read(_ctx(theirs), (_NAME, {"id": theirs}))
     assert rows[0].name == "Ajena"
 
 
-def test_custom_plans_are_asked_for_per_read_and_do_not_outlive_it(database: Database) -> None:
+def test_custom_plans_are_asked_for_per_read_and_do_not_outlive_it(read: Reader, database: Database) -> None:
     org = database.create_org()
-    [[custom]] = tenant_read(_ctx(org), (_SETTINGS, {}), custom_plans=True)
+    [[custom]] = read(_ctx(org), (_SETTINGS, {}), custom_plans=True)
     assert custom.plans == "force_custom_plan"
-    [[after]] = tenant_read(_ctx(org), (_SETTINGS, {}))
+    [[after]] = read(_ctx(org), (_SETTINGS, {}))
     assert after.plans == "auto"
 
 
-def test_a_read_cannot_write(database: Database) -> None:
+def test_a_read_cannot_write(read: Reader, database: Database) -> None:
     org = database.create_org("Solo lectura")
     with pytest.raises(errors.ReadOnlySqlTransaction):
-        tenant_read(_ctx(org), (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
-    [rows] = tenant_read(_ctx(org), (_NAME, {"id": org}))
+        read(_ctx(org), (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
+    [rows] = read(_ctx(org), (_NAME, {"id": org}))
     assert rows[0].name == "Solo lectura"  # and the pooled connection works after the failure
 
 
-def test_typed_bind_parameters_are_refused_rather_than_lost(database: Database) -> None:
+def test_typed_bind_parameters_are_refused_rather_than_lost(read: Reader, database: Database) -> None:
     typed = text("SELECT :n AS n").bindparams(bindparam("n", type_=Integer))
     with pytest.raises(TypeError):
-        tenant_read(_ctx(database.create_org()), (typed, {"n": 1}))
+        read(_ctx(database.create_org()), (typed, {"n": 1}))
 
 
 def _bet(database: Database, role: str = "ADMIN") -> tuple[TenantContext, uuid.UUID]:
@@ -99,30 +114,48 @@ def _bet(database: Database, role: str = "ADMIN") -> tuple[TenantContext, uuid.U
 
 
 def test_a_bet_is_settled_in_the_reads_round_trip_and_the_read_stays_read_only(
-    database: Database, round_trips: Any
+    read: Reader, database: Database, round_trips: Any
 ) -> None:
-    tenant_read(_ctx(database.create_org()), (_SETTINGS, {}))  # warm: the pool's connection is open
+    read(_ctx(database.create_org()), (_SETTINGS, {}))  # warm: the pool's connection is open
     ctx, org = _bet(database)
     assert ctx.session_check is not None and ctx.session_check.pending
     with round_trips.counting() as count:
-        [[settings]] = tenant_read(ctx, (_SETTINGS, {}))
+        [[settings]] = read(ctx, (_SETTINGS, {}))
     assert count.value == 1
     assert (settings.org, settings.read_only) == (str(org), "on")
     assert ctx.session_check.confirmed
 
     ctx, org = _bet(database)
     with pytest.raises(errors.ReadOnlySqlTransaction):
-        tenant_read(ctx, (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
+        read(ctx, (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
 
 
-def test_a_lost_bet_raises_and_reads_nothing(database: Database) -> None:
+def test_a_lost_bet_raises_and_reads_nothing(read: Reader, database: Database) -> None:
     from lib.db.session_check import SessionChanged
 
     ctx, org = _bet(database, role="SELLER")  # the session is an ADMIN's
     with pytest.raises(SessionChanged):
-        tenant_read(ctx, (_NAME, {"id": org}))
+        read(ctx, (_NAME, {"id": org}))
     assert ctx.session_check is not None and ctx.session_check.pending
     with pytest.raises(SessionChanged), tenant_transaction(ctx) as tx:
         tx.conn.execute(text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org})
-    [[row]] = tenant_read(_ctx(org), (_NAME, {"id": org}))
+    [[row]] = read(_ctx(org), (_NAME, {"id": org}))
     assert row.name == "Apuesta"  # the transaction stopped at its first statement
+
+
+def test_a_cancelled_read_leaves_nothing_open_for_the_next(database: Database) -> None:
+    from lib.db.engine import get_async_pool
+
+    org = database.create_org("Cancelada")
+    slow = (text("SELECT pg_sleep(0.5) AS slept"), {})
+
+    async def cancel_then_read() -> tuple[int, str]:
+        await tenant_read_async(_ctx(org), (_NAME, {"id": org}))  # warm: a pooled connection is open
+        connects = get_async_pool().connects
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(tenant_read_async(_ctx(org), slow), 0.05)
+        [[row]] = await tenant_read_async(_ctx(org), (_NAME, {"id": org}))
+        return get_async_pool().connects - connects, row.name
+
+    # The cancelled read's connection was mid-transaction: closed, and the next read got a new one.
+    assert asyncio.run(cancel_then_read()) == (1, "Cancelada")
