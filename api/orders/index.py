@@ -9,9 +9,9 @@ from lib.orders.schemas import DeliveryPage, Order, OrderIn, OrderListQuery, Ord
 from lib.permissions import Permission
 
 
-def list_orders(call: Call[None, OrderListQuery]) -> OrderPage | DeliveryPage:
+async def list_orders(call: Call[None, OrderListQuery]) -> OrderPage | DeliveryPage:
     ctx, _ = call.require_tenant()
-    return service.page(ctx, call.query)
+    return await service.page(ctx, call.query)
 
 
 def capture(call: Call[OrderIn, None]) -> Reply:

@@ -41,21 +41,25 @@ def _granted(session: Session, permission: Permission) -> bool:
     )
 
 
-def authenticate(
-    cookies: Mapping[str, str], permission: Permission, meta: RequestMeta, settings: Settings, *, bet: bool = False
-) -> tuple[Session, TenantContext]:
-    """The caller's session and context, or 401/403.
+def remembered(
+    cookies: Mapping[str, str], permission: Permission, meta: RequestMeta, settings: Settings
+) -> tuple[Session, TenantContext] | None:
+    """The caller's session as this instance resolved it lately, taken as a bet, when it grants
+    the permission; None otherwise (then `authenticate` looks it up). No database access: the
+    context carries the check the request's first database access makes (lib/db/session_check).
+    Refusals are only ever decided on a fresh lookup."""
+    found = sessions.remembered(cookies.get(settings.session_cookie_name), settings, datetime.now(UTC))
+    if found is None or not _granted(found[0], permission):
+        return None
+    return found[0], _context(found[0], meta, found[1])
 
-    With `bet`, a session this instance resolved lately is taken without a lookup when it grants
-    the permission; the context then carries the check the request's first database access makes
-    (lib/db/session_check). Refusals are only ever decided on a fresh lookup.
-    """
+
+def authenticate(
+    cookies: Mapping[str, str], permission: Permission, meta: RequestMeta, settings: Settings
+) -> tuple[Session, TenantContext]:
+    """The caller's session, looked up now, and its context; or 401/403."""
     token = cookies.get(settings.session_cookie_name)
     now = datetime.now(UTC)
-    if bet:
-        found = sessions.remembered(token, settings, now)
-        if found is not None and _granted(found[0], permission):
-            return found[0], _context(found[0], meta, found[1])
     session = sessions.resolve(token, settings, now)
     if session is None:
         _log.info("unauthenticated", extra={"permission": permission.value})

@@ -10,7 +10,10 @@ Every function gets the same stack by construction, outermost first:
 4. CORSMiddleware            only when ALLOWED_ORIGINS lists origins
 5. OriginCheckMiddleware     writes from foreign origins are refused (CSRF)
 6. BodyLimitMiddleware       bodies over the limit are refused with 413
-7. the route: access check, body/query validation, handler in a worker thread, response
+7. the route: access check, body/query validation, the handler, response
+
+A plain handler runs in a worker thread, with its authentication. A coroutine handler runs on the
+event loop and must not block; its reads use lib/db/pipeline.tenant_read_async.
 
 The route path is the public path Vercel serves the file at (the app sees the browser's path);
 a test checks it against the file's location. `{id}` segments come from the path itself, never
@@ -37,8 +40,8 @@ from lib.auth.sessions import Session
 from lib.config import Settings
 from lib.config import settings as load_settings
 from lib.db.pipeline import confirm_session
-from lib.db.session_check import SessionChanged
-from lib.http.authentication import authenticate
+from lib.db.session_check import SessionChanged, SessionCheck
+from lib.http.authentication import authenticate, remembered
 from lib.http.body_limit import BodyLimitMiddleware
 from lib.http.cors import CorsMiddleware
 from lib.http.cron_auth import require_cron_secret
@@ -122,8 +125,7 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
         require_cron_secret(request.headers, config)
     raw = await request.body()  # bounded by BodyLimitMiddleware
     if inspect.iscoroutinefunction(op.handler):
-        call = await asyncio.to_thread(_authenticated_call, op, request, raw, config, path_params)
-        return _response(op, await op.handler(call))
+        return _response(op, await _run_on_loop(op, request, raw, config, path_params))
 
     # Authentication (a database read) and the handler share one worker thread: one hop, through
     # asyncio's executor (context variables copied, as anyio does): anyio.to_thread's hand-off
@@ -131,18 +133,27 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
     return _response(op, await asyncio.to_thread(_run, op, request, raw, config, path_params))
 
 
+def _bet(op: Operation, request: Request, meta: RequestMeta, config: Settings) -> tuple[Session, TenantContext] | None:
+    """The remembered session taken on trust (lib/db/session_check), or None. Only reads bet: they
+    have no effects to undo, and nothing they read under a lost bet is answered."""
+    permission = op.access.permission
+    if op.method != "GET" or permission is None:
+        return None
+    return remembered(request.cookies, permission, meta, config)
+
+
 def _run(op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]) -> Any:
-    """Call the handler. A GET bets on the session this instance remembers for the cookie
-    (lib/db/session_check): the bet is settled by the request's first database access, or here
-    before answering, and a lost one runs the request again on a fresh lookup. Reads have no
-    effects to undo, and nothing they read under a lost bet is answered."""
-    bet = op.method == "GET" and op.access.permission is not None
+    """Call a plain handler, in a worker thread. A GET bets on the session this instance
+    remembers for the cookie: the bet is settled by the request's first database access, or here
+    before answering, and a lost one runs the request again on a fresh lookup."""
     meta = request_meta(request.scope)
+    bet = _bet(op, request, meta, config)
+    if bet is None:
+        return op.handler(_authenticated_call(op, request, raw, config, path_params))
+    check = bet[1].session_check
     try:
-        session, tenant = _authenticate(op, request, meta, config, bet)
-        check = tenant.session_check if tenant is not None else None
         try:
-            result = op.handler(_call(op, request, raw, config, path_params, meta, session, tenant))
+            result = op.handler(_call(op, request, raw, config, path_params, meta, *bet))
         except ApiError:
             confirm_session(check)  # a refusal (404, 422...) is only for a confirmed session
             raise
@@ -153,21 +164,45 @@ def _run(op: Operation, request: Request, raw: bytes, config: Settings, path_par
         return op.handler(_authenticated_call(op, request, raw, config, path_params))
 
 
+async def _run_on_loop(
+    op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]
+) -> Any:
+    """Call a coroutine handler on the event loop. It must not block: its reads go through
+    lib/db/pipeline.tenant_read_async. A bet on a remembered session costs no database access, so
+    it is taken here, as `_run` takes it; a session lookup, and settling a bet the handler left
+    open, are database work in a worker thread."""
+    meta = request_meta(request.scope)
+    bet = _bet(op, request, meta, config)
+    if bet is None:
+        return await op.handler(await asyncio.to_thread(_authenticated_call, op, request, raw, config, path_params))
+    check = bet[1].session_check
+    try:
+        try:
+            result = await op.handler(_call(op, request, raw, config, path_params, meta, *bet))
+        except ApiError:
+            await _confirm_session(check)
+            raise
+        await _confirm_session(check)
+        return result
+    except SessionChanged as lost:
+        sessions.forget(lost.check.token_hash)
+        return await op.handler(await asyncio.to_thread(_authenticated_call, op, request, raw, config, path_params))
+
+
+async def _confirm_session(check: SessionCheck | None) -> None:
+    if check is not None and check.pending:
+        await asyncio.to_thread(confirm_session, check)
+
+
 def _authenticated_call(
     op: Operation, request: Request, raw: bytes, config: Settings, path_params: Iterable[str]
 ) -> Call[Any, Any]:
-    """The handler's Call, authenticated by a fresh session lookup."""
+    """The handler's Call, authenticated by a fresh session lookup (database work: not on the loop)."""
     meta = request_meta(request.scope)
-    session, tenant = _authenticate(op, request, meta, config, False)
+    session, tenant = (None, None)
+    if op.access.permission is not None:
+        session, tenant = authenticate(request.cookies, op.access.permission, meta, config)
     return _call(op, request, raw, config, path_params, meta, session, tenant)
-
-
-def _authenticate(
-    op: Operation, request: Request, meta: RequestMeta, config: Settings, bet: bool
-) -> tuple[Session | None, TenantContext | None]:
-    if op.access.permission is None:
-        return None, None
-    return authenticate(request.cookies, op.access.permission, meta, config, bet=bet)
 
 
 def _call(

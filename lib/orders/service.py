@@ -23,7 +23,7 @@ from sqlalchemy import text
 from lib import audit
 from lib.audit import Target
 from lib.db import TenantTx
-from lib.db.pipeline import tenant_read
+from lib.db.pipeline import tenant_read, tenant_read_async
 from lib.db.versioned import require_version
 from lib.http.errors import ApiError, ErrorDetail, not_found, object_not_found
 from lib.orders import store, views
@@ -128,7 +128,8 @@ def detail(ctx: TenantContext, order_id: uuid.UUID) -> Order | DeliveryOrder:
     return views.detail(ctx, orders[0], item_rows, shipments[0] if shipments else None)
 
 
-def page(ctx: TenantContext, query: OrderListQuery) -> OrderPage | DeliveryPage:
+async def page(ctx: TenantContext, query: OrderListQuery) -> OrderPage | DeliveryPage:
+    """A page of the list, read on the event loop (the whole of GET /api/orders is this read)."""
     after = None
     if query.cursor is not None:
         after = store.decode_cursor(query.cursor)
@@ -138,7 +139,7 @@ def page(ctx: TenantContext, query: OrderListQuery) -> OrderPage | DeliveryPage:
     statement = store.page_statement(
         ctx, Scope.for_context(ctx), query, after, query.limit + 1, columns=views.SUMMARY_COLUMNS
     )
-    [rows] = tenant_read(ctx, statement, custom_plans=store.is_name_search(query))
+    [rows] = await tenant_read_async(ctx, statement, custom_plans=store.is_name_search(query))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     cursor = store.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None

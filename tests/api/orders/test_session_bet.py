@@ -68,16 +68,22 @@ def test_a_session_revoked_elsewhere_is_refused_although_this_instance_remembers
         assert order["code"] not in response.text
 
 
-def test_refusals_wait_for_the_session_check(shop: Shop) -> None:
+@pytest.mark.parametrize(
+    ("path", "refusal"),
+    [
+        ("/api/orders/not-an-id", 404),  # a plain handler
+        ("/api/orders?limit=many", 422),  # a coroutine handler, refused while validating
+        ("/api/orders?cursor=not-ours", 422),  # a coroutine handler, refused by the handler
+    ],
+)
+def test_refusals_wait_for_the_session_check(shop: Shop, path: str, refusal: int) -> None:
     """A 404 or a 422 is an answer too: a revoked session gets 401 before either."""
     client = shop["admin"]
     _warm(client)
-    assert client.get("/api/orders/not-an-id").status_code == 404
-    assert client.get("/api/orders?limit=many").status_code == 422
+    assert client.get(path).status_code == refusal
 
-    _revoke_everywhere(shop.database, shop.accounts["admin"].id)
-    assert client.get("/api/orders/not-an-id").status_code == 401
-    assert client.get("/api/orders?limit=many").status_code == 401
+    _revoke_everywhere(shop.database, shop.accounts["admin"].id)  # still remembered here
+    assert client.get(path).status_code == 401
 
 
 def test_a_session_changed_in_the_database_is_served_as_it_now_is(shop: Shop, round_trips: RoundTripProxy) -> None:
@@ -109,11 +115,19 @@ def _hello(call: Call[None, None]) -> Hello:
     return Hello(user_id=str(session.user_id))  # answers from the session alone: no database access
 
 
-@pytest.fixture
-def hello(shop: Shop) -> Iterator[TestClient]:
+async def _hello_on_the_loop(call: Call[None, None]) -> Hello:
+    return _hello(call)
+
+
+@pytest.fixture(params=["worker thread", "event loop"])
+def hello(shop: Shop, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """A handler answering from the session alone: a plain one, and a coroutine (factory runs both)."""
     from lib.config import settings
 
-    app = function_app("/api/hello", Operation("GET", _hello, access=requires(Permission.SESSION_READ), response=Hello))
+    handler = _hello if request.param == "worker thread" else _hello_on_the_loop
+    app = function_app(
+        "/api/hello", Operation("GET", handler, access=requires(Permission.SESSION_READ), response=Hello)
+    )
     name = settings().session_cookie_name
     with TestClient(app, base_url="http://localhost:3000", cookies={name: shop["admin"].cookies[name]}) as client:
         yield client
