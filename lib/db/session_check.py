@@ -5,7 +5,7 @@ start. A warm instance has usually resolved the same cookie moments ago, so for 
 (lib/http/factory) it takes that earlier answer as a bet and lets the database check it in the
 same round trip as the first statement of the request:
 
-- `tenant_read` sends the check in its pipeline, after BEGIN and before the reads. It sets
+- `tenant_read` sends the check as its pipeline's first statement, before the reads. It sets
   `app.org_id` only when the live session (`auth_session_resolve`: unrevoked, unexpired, not
   idle, active user) is exactly the one bet on; otherwise the organization stays unset and
   row-level security shows the reads nothing.

@@ -5,15 +5,18 @@ an error; each test runs for both drivers: `tenant_read` (worker thread) and `te
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from psycopg import errors
+from psycopg.pq import TransactionStatus
 from sqlalchemy import bindparam, text
 from sqlalchemy.types import Integer
 
+from lib.config import settings as load_settings
 from lib.db import tenant_transaction
 from lib.db.pipeline import tenant_read, tenant_read_async, unscoped_once
 from lib.tenancy import Actor, RequestMeta, Role, TenantContext
@@ -40,7 +43,8 @@ def _ctx(org: uuid.UUID) -> TenantContext:
 _NAME = text("SELECT name FROM organizations WHERE id = :id")
 _SETTINGS = text(
     "SELECT current_setting('app.org_id', true) AS org, current_setting('plan_cache_mode') AS plans, "
-    "current_setting('transaction_read_only') AS read_only"
+    "current_setting('transaction_read_only') AS read_only, "
+    "(SELECT setting FROM pg_settings WHERE name = 'statement_timeout') AS timeout_ms"
 )
 
 
@@ -54,6 +58,7 @@ def test_a_read_of_several_statements_is_one_round_trip(read: Reader, database: 
     assert count.value == 1
     assert names[0].name == "Pipeline"
     assert (settings[0].org, settings[0].plans, settings[0].read_only) == (str(org), "auto", "on")
+    assert settings[0].timeout_ms == str(load_settings().database_statement_timeout_ms)  # 0 (none) outside reads
     with round_trips.counting() as count:
         [[row]] = [unscoped_once(text("SELECT 41 + 1 AS answer"), {})]
     assert count.value == 1 and row.answer == 42
@@ -147,15 +152,27 @@ def test_a_cancelled_read_leaves_nothing_open_for_the_next(database: Database) -
     from lib.db.engine import get_async_pool
 
     org = database.create_org("Cancelada")
-    slow = (text("SELECT pg_sleep(0.5) AS slept"), {})
+    slow = (text("SELECT pg_sleep(5) AS slept"), {})
 
-    async def cancel_then_read() -> tuple[int, str]:
+    async def cancel_then_read() -> tuple[str, TransactionStatus, Any]:
         await tenant_read_async(_ctx(org), (_NAME, {"id": org}))  # warm: a pooled connection is open
-        connects = get_async_pool().connects
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(tenant_read_async(_ctx(org), slow), 0.05)
         [[row]] = await tenant_read_async(_ctx(org), (_NAME, {"id": org}))
-        return get_async_pool().connects - connects, row.name
+        async with get_async_pool().connection() as conn:  # what the pool now hands out
+            status = conn.info.transaction_status
+            org_set = await (await conn.execute("SELECT current_setting('app.org_id', true)")).fetchone()
+            return row.name, status, org_set
 
-    # The cancelled read's connection was mid-transaction: closed, and the next read got a new one.
-    assert asyncio.run(cancel_then_read()) == (1, "Cancelada")
+    began = time.monotonic()
+    name, status, org_set = asyncio.run(cancel_then_read())
+    # psycopg cancelled the query on the server (no 5 s wait) and the pipeline's Sync ended its
+    # transaction: the next read ran, and what the pool keeps is idle, outside any transaction.
+    assert name == "Cancelada" and time.monotonic() - began < 2
+    assert status == TransactionStatus.IDLE and org_set in {("",), (None,)}
+    with database.connect("superuser") as conn:  # sees every role's queries
+        left = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND state <> 'idle' AND pid <> pg_backend_pid()",
+            ("%pg_sleep(5)%",),
+        ).fetchone()
+    assert left == (0,)
