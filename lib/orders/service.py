@@ -143,9 +143,7 @@ async def page(ctx: TenantContext, query: OrderListQuery) -> OrderPage | Deliver
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     cursor = store.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    if views.for_delivery(ctx):
-        return DeliveryPage(orders=[views.summary(ctx, row) for row in rows], next_cursor=cursor)  # type: ignore[misc]
-    return OrderPage(orders=[views.summary(ctx, row) for row in rows], next_cursor=cursor)  # type: ignore[misc]
+    return views.page(ctx, rows, cursor)
 
 
 def timeline(ctx: TenantContext, order_id: uuid.UUID) -> Timeline:

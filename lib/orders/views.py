@@ -18,9 +18,11 @@ from lib.orders.schemas import (
     DeliveryCustomer,
     DeliveryItem,
     DeliveryOrder,
+    DeliveryPage,
     DeliverySummary,
     Item,
     Order,
+    OrderPage,
     OrderRef,
     OrderSummary,
     Shipment,
@@ -169,28 +171,22 @@ def detail(ctx: TenantContext, row: Any, item_rows: Sequence[Any], shipment_row:
     )
 
 
-def summary(ctx: TenantContext, row: Any) -> OrderSummary | DeliverySummary:
-    code = order_code(row.number)
+def page(ctx: TenantContext, rows: Sequence[Any], next_cursor: str | None) -> OrderPage | DeliveryPage:
+    """A list page (rows of SUMMARY_COLUMNS) in the caller's view, the shape chosen once per page."""
     if for_delivery(ctx):
-        return DeliverySummary(
-            id=row.id,
-            code=code,
-            status=Status(row.status),
-            customer_name=row.customer_name,
-            customer_phone=row.customer_phone,
-            district=row.district,
-            ubigeo=row.ubigeo,
-            delivery_date=row.delivery_date,
-            currency=row.currency,
-            amount_to_collect_cents=amount_to_collect(row),
-            rider_id=row.rider_id,
-            carrier=row.carrier,
-            created_at=row.created_at,
-        )
+        return DeliveryPage(orders=[_delivery_summary(row) for row in rows], next_cursor=next_cursor)
+    return OrderPage(orders=[_order_summary(row) for row in rows], next_cursor=next_cursor)
+
+
+# The enum member of a stored status without Enum.__call__'s lookup machinery (list pages: per row).
+_STATUS = {status.value: status for status in Status}
+
+
+def _order_summary(row: Any) -> OrderSummary:
     return OrderSummary(
         id=row.id,
-        code=code,
-        status=Status(row.status),
+        code=order_code(row.number),
+        status=_STATUS[row.status],
         payment_status=row.payment_status,
         channel=row.channel,
         customer_name=row.customer_name,
@@ -201,6 +197,24 @@ def summary(ctx: TenantContext, row: Any) -> OrderSummary | DeliverySummary:
         currency=row.currency,
         total_cents=row.total_cents,
         seller_id=row.seller_id,
+        rider_id=row.rider_id,
+        carrier=row.carrier,
+        created_at=row.created_at,
+    )
+
+
+def _delivery_summary(row: Any) -> DeliverySummary:
+    return DeliverySummary(
+        id=row.id,
+        code=order_code(row.number),
+        status=_STATUS[row.status],
+        customer_name=row.customer_name,
+        customer_phone=row.customer_phone,
+        district=row.district,
+        ubigeo=row.ubigeo,
+        delivery_date=row.delivery_date,
+        currency=row.currency,
+        amount_to_collect_cents=amount_to_collect(row),
         rider_id=row.rider_id,
         carrier=row.carrier,
         created_at=row.created_at,
