@@ -23,6 +23,7 @@ from the query string Vercel also passes them in.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import re
 from collections.abc import Iterable
@@ -101,7 +102,23 @@ def function_app(
     )
     app.state.zentro_path = path
     app.state.zentro_operations = tuple(operations)
+    _freeze_startup_objects()
     return app
+
+
+_startup_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Once per process, when its first function is built: everything made while loading (modules,
+    SQLAlchemy, Sentry, the app: about 57,000 objects for the orders function) lives as long as the
+    process, so it moves out of the collector's sight (gc.freeze, O(1)) and later collections walk
+    only what requests make. A full collection over the loaded objects takes about 27 ms (measured
+    on the development machine); no request should pay for one."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
 
 
 def _cors(origins: tuple[str, ...], by_method: dict[str, Operation]) -> list[Middleware]:
