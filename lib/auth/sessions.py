@@ -22,6 +22,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -158,6 +159,12 @@ class _Remembered:
         with self._lock:
             self._sessions.pop(digest, None)
 
+    def forget_where(self, ended: Callable[[Session], bool]) -> None:
+        """Drop every remembered session `ended` says is over (a scan: revocations are rare)."""
+        with self._lock:
+            for digest in [digest for digest, session in self._sessions.items() if ended(session)]:
+                del self._sessions[digest]
+
 
 _remembered = _Remembered(REMEMBERED_SESSIONS)
 
@@ -194,13 +201,19 @@ def create(tx: TenantTx, creds: Credentials, settings: Settings, now: datetime) 
 
 
 def revoke(tx: TenantTx, session_id: UUID, reason: str, now: datetime) -> bool:
+    """Revoke one session. This instance forgets it too, so its next request with the cookie is
+    looked up (one round trip to its 401) instead of losing a bet first; other instances find
+    out when the database settles their bets."""
+    _remembered.forget_where(lambda session: session.session_id == session_id)
     return bool(
         tx.conn.execute(_REVOKE_ONE, {"org": tx.ctx.org_id, "id": session_id, "reason": reason, "now": now}).rowcount
     )
 
 
 def revoke_user_sessions(tx: TenantTx, user_id: UUID, reason: str, now: datetime, *, keep: UUID | None = None) -> int:
-    """Revoke every live session of a user, except `keep` (the one making the change)."""
+    """Revoke every live session of a user, except `keep` (the one making the change); this
+    instance forgets them, as `revoke` does."""
+    _remembered.forget_where(lambda session: session.user_id == user_id and session.session_id != keep)
     params = {"org": tx.ctx.org_id, "user": user_id, "reason": reason, "now": now, "keep": keep}
     return int(tx.conn.execute(_REVOKE_USER, params).rowcount)
 

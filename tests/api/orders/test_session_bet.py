@@ -183,3 +183,39 @@ def test_the_database_shows_nothing_to_a_lost_bet(shop: Shop) -> None:
     assert (org_setting, visible) == (str(shop.org), 1)
     org_setting, visible = _confirm_and_count(shop.database, shop.org, "SELLER")  # not what the session is
     assert (org_setting, visible) == ("", 0)
+
+
+def test_a_session_this_instance_ends_is_forgotten_so_its_cookie_is_refused_in_one_round_trip(
+    shop: Shop, round_trips: RoundTripProxy
+) -> None:
+    """Revoked elsewhere, a remembered session loses its bet first (two round trips to the 401);
+    logged out here, it is looked up at once (one)."""
+    from lib.config import settings
+
+    name = settings().session_cookie_name
+    elsewhere, here = shop["supervisor"], shop["admin"]
+    for client in (elsewhere, here):
+        _warm(client)
+
+    _revoke_everywhere(shop.database, shop.accounts["supervisor"].id)
+    with round_trips.counting() as count:
+        assert elsewhere.get("/api/orders").status_code == 401
+    assert count.value == 2  # the bet, lost; then the lookup
+
+    token = here.cookies[name]
+    assert here.post("/api/auth/logout").status_code == 204
+    here.cookies.set(name, token)  # the old cookie again, as a copy of it would send it
+    with round_trips.counting() as count:
+        assert here.get("/api/orders").status_code == 401
+    assert count.value == 1  # looked up, refused
+
+
+def test_sessions_an_administrator_ends_here_are_forgotten_here(shop: Shop, round_trips: RoundTripProxy) -> None:
+    """A role change revokes every session of the user (lib/users): this instance forgets them."""
+    seller = shop["seller"]
+    _warm(seller)
+    changed = shop["admin"].patch(f"/api/users/{shop.accounts['seller'].id}", json={"role": "LOGISTICS"})
+    assert changed.status_code == 200, changed.text
+    with round_trips.counting() as count:
+        assert seller.get("/api/orders").status_code == 401
+    assert count.value == 1
