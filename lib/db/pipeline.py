@@ -146,7 +146,9 @@ async def tenant_read_async(ctx: TenantContext, *statements: Statement, custom_p
             if raw.info.transaction_status != TransactionStatus.IDLE:
                 with suppress(psycopg.Error):
                     await raw.execute("ROLLBACK")
-            raise  # a cancelled read leaves its transaction open: the pool closes that connection
+            raise
+        # A cancelled read needs nothing here: psycopg cancels the query on the server and drains the
+        # pipeline, and the pool closes a connection that still comes back mid-transaction.
         rows = [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
         return read.results(await context.fetchall(), rows)
 
