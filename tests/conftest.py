@@ -214,6 +214,31 @@ class Database:
             )
         return order_id
 
+    def session_fingerprint(self, token_hash: bytes, now: Any, **claims: Any) -> str:
+        """What a bet on the live session behind `token_hash` names (lib/db/session_check's
+        FINGERPRINT), rendered by the database as the application renders it. A claim (role="SELLER",
+        language="en", ...) makes it a bet that the session holds that value instead of its own."""
+        from lib.db.session_check import FINGERPRINT
+
+        fields = {
+            "session_id": "uuid",
+            "org_id": "uuid",
+            "user_id": "uuid",
+            "role": "text",
+            "language": "text",
+            "mfa_enabled": "boolean",
+            "org_mfa_required": "boolean",
+        }
+        if unknown := set(claims) - set(fields):
+            raise TypeError(f"not a field of a session: {sorted(unknown)}")
+        columns = ", ".join(f"coalesce(%({name})s::{kind}, r.{name}) AS {name}" for name, kind in fields.items())
+        with self.connect("superuser") as conn:
+            [[fingerprint]] = conn.execute(
+                f"SELECT {FINGERPRINT} FROM (SELECT {columns} FROM auth_session_resolve(%(hash)s, %(now)s, 3600) r) s",
+                {**dict.fromkeys(fields), **claims, "hash": token_hash, "now": now},
+            ).fetchall()
+        return str(fingerprint)
+
     def emails_to(self, address: str) -> list[dict[str, Any]]:
         """Queued (not yet sent) emails for an address, oldest first, opened with the app's key ring.
 

@@ -33,7 +33,7 @@ from lib.auth.credentials import Credentials
 from lib.config import Settings
 from lib.db import TenantTx
 from lib.db.pipeline import unscoped_once
-from lib.db.session_check import Expected, SessionCheck
+from lib.db.session_check import FINGERPRINT, SessionCheck
 from lib.tenancy import Role
 
 TOKEN_BYTES = 32
@@ -41,8 +41,8 @@ REMEMBERED_SESSIONS = 1024
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 _RESOLVE = text(
-    "SELECT session_id, org_id, user_id, role, language, mfa_enabled, org_mfa_required, created_at "
-    "FROM auth_session_resolve(:hash, :now, :idle)"
+    "SELECT s.session_id, s.org_id, s.user_id, s.role, s.language, s.mfa_enabled, s.org_mfa_required, "
+    f"s.created_at, {FINGERPRINT} AS fingerprint FROM auth_session_resolve(:hash, :now, :idle) s"
 )
 _CREATE = text(
     """
@@ -103,7 +103,7 @@ def resolve(token: str | None, settings: Settings, now: datetime) -> Session | N
         org_mfa_required=row.org_mfa_required,
         created_at=row.created_at,
     )
-    _remembered.put(digest, session)
+    _remembered.put(digest, session, row.fingerprint)
     return session
 
 
@@ -113,19 +113,11 @@ def remembered(token: str | None, settings: Settings, now: datetime) -> tuple[Se
     if not token or not _TOKEN_SHAPE.match(token):
         return None
     digest = token_hash(token)
-    session = _remembered.get(digest)
-    if session is None:
+    found = _remembered.get(digest)
+    if found is None:
         return None
-    expected = Expected(
-        session_id=session.session_id,
-        org_id=session.org_id,
-        user_id=session.user_id,
-        role=session.role.value,
-        language=session.language,
-        mfa_enabled=session.mfa_enabled,
-        org_mfa_required=session.org_mfa_required,
-    )
-    return session, SessionCheck(digest, now, settings.session_idle_minutes * 60, expected)
+    session, fingerprint = found
+    return session, SessionCheck(digest, now, settings.session_idle_minutes * 60, fingerprint)
 
 
 def forget(digest: bytes) -> None:
@@ -134,23 +126,24 @@ def forget(digest: bytes) -> None:
 
 
 class _Remembered:
-    """The sessions resolved lately, by token hash, the least recently used dropped first."""
+    """The sessions resolved lately, by token hash, each with the fingerprint the database gave it
+    (lib/db/session_check), the least recently used dropped first."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._sessions: OrderedDict[bytes, Session] = OrderedDict()
+        self._sessions: OrderedDict[bytes, tuple[Session, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, digest: bytes) -> Session | None:
+    def get(self, digest: bytes) -> tuple[Session, str] | None:
         with self._lock:
-            session = self._sessions.get(digest)
-            if session is not None:
+            found = self._sessions.get(digest)
+            if found is not None:
                 self._sessions.move_to_end(digest)
-            return session
+            return found
 
-    def put(self, digest: bytes, session: Session) -> None:
+    def put(self, digest: bytes, session: Session, fingerprint: str) -> None:
         with self._lock:
-            self._sessions[digest] = session
+            self._sessions[digest] = (session, fingerprint)
             self._sessions.move_to_end(digest)
             while len(self._sessions) > self._capacity:
                 self._sessions.popitem(last=False)
@@ -162,7 +155,7 @@ class _Remembered:
     def forget_where(self, ended: Callable[[Session], bool]) -> None:
         """Drop every remembered session `ended` says is over (a scan: revocations are rare)."""
         with self._lock:
-            for digest in [digest for digest, session in self._sessions.items() if ended(session)]:
+            for digest in [digest for digest, (session, _) in self._sessions.items() if ended(session)]:
                 del self._sessions[digest]
 
 

@@ -144,30 +144,25 @@ def test_a_handler_that_never_reads_the_database_still_waits_for_the_check(shop:
 
 
 def _confirm_and_count(database: Database, org: uuid.UUID, role: str) -> tuple[str, int]:
-    """The check as the read pipeline sends it, then a read, as the application role."""
+    """The check as the read pipeline sends it, betting that the org's ADMIN session has `role`,
+    then a read, as the application role."""
     from lib.db.session_check import CONFIRM
 
     with database.connect("superuser") as conn:
         row = conn.execute(
-            "SELECT s.id, s.token_hash, s.user_id, u.language, s.created_at FROM sessions s "
+            "SELECT s.token_hash, s.created_at FROM sessions s "
             "JOIN users u ON u.id = s.user_id WHERE s.org_id = %s AND u.role = 'ADMIN' AND s.revoked_at IS NULL "
             "ORDER BY s.created_at DESC LIMIT 1",
             (org,),
         ).fetchone()
     assert row is not None
-    session_id, digest, user_id, language, created_at = row
+    digest, created_at = row
     params = {
         "hash": digest,
         "now": created_at,
         "idle": 3600,
         "timeout": "5000",
-        "session": session_id,
-        "org": org,
-        "user": user_id,
-        "role": role,
-        "language": language,
-        "mfa_enabled": False,
-        "org_mfa_required": False,
+        "fingerprint": database.session_fingerprint(digest, created_at, role=role),
     }
     with database.connect("app", autocommit=True) as conn, conn.transaction():
         conn.execute(re.sub(r"(?<!:):(\w+)", r"%(\1)s", CONFIRM.text), params)

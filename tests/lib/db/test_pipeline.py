@@ -98,22 +98,22 @@ def test_typed_bind_parameters_are_refused_rather_than_lost(read: Reader, databa
         read(_ctx(database.create_org()), (typed, {"n": 1}))
 
 
-def _bet(database: Database, role: str = "ADMIN") -> tuple[TenantContext, uuid.UUID]:
-    """A context betting on a live session of an ADMIN (its check not settled yet), and the org."""
+def _bet(database: Database, role: str = "ADMIN", **claims: Any) -> tuple[TenantContext, uuid.UUID]:
+    """A context betting on a live session of an ADMIN (its check not settled yet), and the org;
+    `role` and `claims` (Database.session_fingerprint) are what the bet says the session is."""
     from lib.auth.sessions import new_token, token_hash
-    from lib.db.session_check import Expected, SessionCheck
+    from lib.db.session_check import SessionCheck
 
     org = database.create_org("Apuesta")
     account = database.create_user(org, "ADMIN")
     digest = token_hash(new_token())
     with database.connect("superuser") as conn:
-        [[session_id, now]] = conn.execute(
+        [[now]] = conn.execute(
             "INSERT INTO sessions (org_id, user_id, token_hash, created_at, last_seen_at, expires_at) "
-            "VALUES (%s, %s, %s, now(), now(), now() + interval '1 hour') RETURNING id, now()",
+            "VALUES (%s, %s, %s, now(), now(), now() + interval '1 hour') RETURNING now()",
             (org, account.id, digest),
         ).fetchall()
-    expected = Expected(session_id, org, account.id, role, "es", mfa_enabled=False, org_mfa_required=False)
-    check = SessionCheck(digest, now, 3600, expected)
+    check = SessionCheck(digest, now, 3600, database.session_fingerprint(digest, now, role=role, **claims))
     ctx = TenantContext(org, Actor(account.id, Role(role)), _ctx(org).request, session_check=check)
     return ctx, org
 
@@ -133,6 +133,32 @@ def test_a_bet_is_settled_in_the_reads_round_trip_and_the_read_stays_read_only(
     ctx, org = _bet(database)
     with pytest.raises(errors.ReadOnlySqlTransaction):
         read(ctx, (text("UPDATE organizations SET name = 'x' WHERE id = :id"), {"id": org}))
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"session_id": uuid.UUID(int=1)},
+        {"org_id": uuid.UUID(int=2)},
+        {"user_id": uuid.UUID(int=3)},
+        {"role": "SUPERVISOR"},
+        {"language": "en"},
+        {"mfa_enabled": True},
+        {"org_mfa_required": True},
+    ],
+    ids=lambda claim: next(iter(claim)),
+)
+def test_a_bet_wrong_about_any_field_of_the_session_is_lost(
+    read: Reader, database: Database, claim: dict[str, Any]
+) -> None:
+    """Every field authorization and the response use is part of what the database checks: the
+    same session, bet on with one field different, reads nothing (the true bet: the test above)."""
+    from lib.db.session_check import SessionChanged
+
+    ctx, org = _bet(database, **claim)
+    with pytest.raises(SessionChanged):
+        read(ctx, (_NAME, {"id": org}))
+    assert ctx.session_check is not None and ctx.session_check.pending
 
 
 def test_a_lost_bet_raises_and_reads_nothing(read: Reader, database: Database) -> None:
