@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import TextClause, text
 from sqlalchemy.types import NullType
@@ -126,7 +126,7 @@ def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool =
         except BaseException:
             _rollback(raw)
             raise
-        rows = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+        rows = [cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
         return read.results(context.fetchall(), rows)
 
 
@@ -149,7 +149,7 @@ async def tenant_read_async(ctx: TenantContext, *statements: Statement, custom_p
             raise
         # A cancelled read needs nothing here: psycopg cancels the query on the server and drains the
         # pipeline, and the pool closes a connection that still comes back mid-transaction.
-        rows = [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
+        rows = [await cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
         return read.results(await context.fetchall(), rows)
 
 
@@ -175,7 +175,14 @@ def unscoped_once(statement: TextClause, params: Mapping[str, Any]) -> list[Any]
         except BaseException:
             _rollback(raw)
             raise
-        return cursor.fetchall() if cursor.description else []
+        return cursor.fetchall() if _has_rows(cursor) else []
+
+
+def _has_rows(cursor: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the statement returned rows (zero or more), not a command status: what
+    `cursor.description` tells, without building a Column per column on every read."""
+    result = cursor.pgresult
+    return result is not None and result.status == ExecStatus.TUPLES_OK
 
 
 def _rollback(raw: psycopg.Connection[Any]) -> None:

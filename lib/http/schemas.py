@@ -65,8 +65,12 @@ def _nul_path(value: Any, path: str) -> str | None:
 def _refuse_nul(decoded: object) -> None:
     found = _nul_path(msgspec.to_builtins(decoded), "$")
     if found:
-        detail = ErrorDetail(field=found, reason="NUL characters are not allowed")
-        raise ApiError("validation_failed", 422, details=[detail])
+        raise _nul_refused(found)
+
+
+def _nul_refused(path: str) -> ApiError:
+    detail = ErrorDetail(field=path, reason="NUL characters are not allowed")
+    return ApiError("validation_failed", 422, details=[detail])
 
 
 def decode_json[T](raw: bytes, schema: type[T]) -> T:
@@ -83,12 +87,15 @@ def decode_json[T](raw: bytes, schema: type[T]) -> T:
 
 def decode_query[T](params: Mapping[str, str], schema: type[T]) -> T:
     """Validate query parameters, converting strings to the declared types."""
+    for name, value in params.items():  # the strings are the whole input: checked as they come
+        if "\x00" in name:
+            raise _nul_refused("$")
+        if "\x00" in value:
+            raise _nul_refused(f"$.{name}")
     try:
-        decoded = msgspec.convert(dict(params), type=schema, strict=False)
+        return msgspec.convert(dict(params), type=schema, strict=False)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from None
-    _refuse_nul(decoded)
-    return decoded
 
 
 _encoder = msgspec.json.Encoder()

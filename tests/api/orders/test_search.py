@@ -221,6 +221,18 @@ def test_page_size_is_capped_and_bad_cursors_are_refused(shop: Shop) -> None:
     assert shop["admin"].get("/api/orders?status=lost").status_code == 422
 
 
+def test_a_nul_character_in_the_query_is_refused_before_the_database(shop: Shop) -> None:
+    """Postgres text cannot hold NUL: a search or a parameter name carrying one is a 422 naming
+    where it is, not a database error; the same search without it is served."""
+    shop.database.create_order(shop.org, shop.accounts["seller"], customer_name="Rosa Quispe")
+    searched = shop["admin"].get("/api/orders?q=ro%00sa")
+    assert searched.status_code == 422
+    assert searched.json()["error"]["details"][0]["field"] == "$.q"
+    named = shop["admin"].get("/api/orders?st%00atus=pending")
+    assert named.status_code == 422 and named.json()["error"]["details"][0]["field"] == "$"
+    assert len(shop["admin"].get("/api/orders?q=rosa").json()["orders"]) == 1
+
+
 # --- at scale: plans and round trips --------------------------------------------------------------
 
 
