@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from lib import bursts
 from lib.db import tenant_transaction
 from lib.http import Call, Operation, function_app, requires
 from lib.orders import csv_format, imports
@@ -14,6 +15,7 @@ MAX_FILE_BYTES = 4_000_000
 
 def import_orders(call: Call[bytes, ImportQuery]) -> ImportReport:
     ctx, _ = call.require_tenant()
+    bursts.spend(ctx, bursts.ORDER_IMPORT, datetime.now(UTC))
     parsed = csv_format.parse(call.body)
     with tenant_transaction(ctx) as tx:
         return imports.run(
@@ -30,7 +32,7 @@ app = function_app(
         raw_body=("text/csv",),
         query=ImportQuery,
         response=ImportReport,
-        errors=(413, 415),
+        errors=(413, 415, 429),
         summary="Import orders from a CSV file (all or nothing; already-imported references are skipped)",
     ),
     max_body_bytes=MAX_FILE_BYTES,

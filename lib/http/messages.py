@@ -49,6 +49,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Demasiados intentos fallidos. Espera un momento antes de volver a intentarlo.",
         "Too many failed attempts. Wait a moment before trying again.",
     ),
+    "too_many_requests": (
+        "Demasiadas solicitudes de este tipo en poco tiempo. Inténtalo de nuevo en {seconds} s.",
+        "Too many requests of this kind in a short time. Try again in {seconds} s.",
+    ),
     "mfa_enrollment_required": (
         "Tu organización exige verificación en dos pasos: actívala para continuar.",
         "Your organization requires two-step verification: turn it on to continue.",

@@ -6,6 +6,7 @@ the type its content was verified as, nosniff, and a CSP that sandboxes it even 
 
 from datetime import UTC, datetime
 
+from lib import bursts
 from lib.http import PRIVATE_DOWNLOAD_HEADERS, Call, Operation, Reply, Stream, function_app, requires, tagged
 from lib.payments import proofs
 from lib.payments.schemas import Payment
@@ -14,6 +15,7 @@ from lib.permissions import Permission
 
 def upload(call: Call[bytes, None]) -> Reply:
     ctx, _ = call.require_tenant()
+    bursts.spend(ctx, bursts.PROOF_UPLOAD, datetime.now(UTC))
     content_type = call.headers.get("content-type", "")
     payment = proofs.upload(ctx, call.path_uuid(), call.if_match, call.body, content_type, datetime.now(UTC))
     return tagged(payment)
@@ -35,7 +37,7 @@ app = function_app(
         raw_body=("multipart/form-data",),
         response=Payment,
         if_match=True,
-        errors=(413, 415),
+        errors=(413, 415, 429),
         summary="Upload or replace a payment's proof (JPEG, PNG, WebP or PDF)",
     ),
     Operation(
