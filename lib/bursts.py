@@ -2,7 +2,7 @@
 
 ASVS V2.4.1: a person (or a script with their session) may make `allowed` requests of one kind per
 `window`; the next ones, until the window ends, answer 429 with Retry-After, before any of their
-work (reading the file, the count, the stream). Login has its own, stricter, throttle
+work (parsing the file, counting the rows, streaming). Login has its own, stricter, throttle
 (lib/auth/throttle).
 
 - Counted in Postgres (table request_bursts, migration 0007), so every instance of every function

@@ -15,9 +15,10 @@ from lib.permissions import Permission
 
 def upload(call: Call[bytes, None]) -> Reply:
     ctx, _ = call.require_tenant()
-    bursts.spend(ctx, bursts.PROOF_UPLOAD, datetime.now(UTC))
+    now = datetime.now(UTC)
+    bursts.spend(ctx, bursts.PROOF_UPLOAD, now)
     content_type = call.headers.get("content-type", "")
-    payment = proofs.upload(ctx, call.path_uuid(), call.if_match, call.body, content_type, datetime.now(UTC))
+    payment = proofs.upload(ctx, call.path_uuid(), call.if_match, call.body, content_type, now)
     return tagged(payment)
 
 
