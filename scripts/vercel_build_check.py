@@ -13,6 +13,8 @@ Prints one line per check and exits non-zero if any fails:
 - the compiled routes put every SECURITY_HEADERS header on a function, a static file, an
   unknown /api path, an unknown page and a denied probe, and the local router decides those
   requests exactly as the compiled routes do;
+- an /api path no function serves reaches a function with status 404 and `no-store` (which
+  answers the JSON error shape), while an unknown page keeps the platform's own 404;
 - the compiled crons equal vercel.json's and each cron path reaches a function;
 - every function bundles every pinned requirement (none left to install at cold start);
 - no function over the builder's 225 MiB standard bundle (sizes printed, largest marked).
@@ -178,13 +180,29 @@ def check_routes(report: Report, compiled: Router, local: Router, security_heade
     report.check("local router decides the sample paths as the compiled routes do", parity)
 
 
+API_NOT_FOUND_REQUESTS = (("GET", "/api/does-not-exist"), ("POST", "/api/orders/x/nothing"), ("DELETE", "/API/X"))
+
+
+def check_api_not_found(report: Report, compiled: Router) -> None:
+    problems = []
+    for method, path in API_NOT_FOUND_REQUESTS:
+        decision = compiled.decide(method, path)
+        if (decision.kind, decision.status) != ("function", 404) or decision.header("cache-control") != "no-store":
+            problems.append(f"{method} {path}: {decision.kind} {decision.status} {decision.header('cache-control')!r}")
+    page = compiled.decide("GET", "/does-not-exist")
+    if page.kind != "error":
+        problems.append(f"GET /does-not-exist: {page.kind} {page.target}, not the platform's 404")
+    report.check("unknown /api paths reach a function answering 404 with no-store; pages keep Vercel's", problems)
+
+
 def check_crons(report: Report, config: dict[str, Any], output: Path, compiled: Router) -> None:
     built = json.loads((output / "config.json").read_text()).get("crons", [])
     problems = [] if built == config.get("crons", []) else [f"compiled {built} != vercel.json {config.get('crons')}"]
     for cron in built:
         decision = compiled.decide("GET", cron["path"])
-        if decision.kind != "function":
-            problems.append(f"{cron['path']} reaches {decision.kind} {decision.status}, not a function")
+        # Its own function: any /api path reaches some function (the 404 one) since the error phase.
+        if (decision.kind, decision.status, decision.target) != ("function", None, cron["path"].strip("/")):
+            problems.append(f"{cron['path']} reaches {decision.kind} {decision.status} {decision.target!r}")
     report.check(f"crons compiled as declared ({len(built)}) and each reaches a function", problems)
 
 
@@ -212,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_static(report, files, output)
     compiled = compiled_router(output)
     check_routes(report, compiled, local_router(root), dict(SECURITY_HEADERS))
+    check_api_not_found(report, compiled)
     check_crons(report, config, output, compiled)
     check_sizes(report, output)
     print(f"\n{'all checks passed' if not report.failures else f'{report.failures} check(s) failed'}")

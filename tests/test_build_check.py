@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.vercel_build_check import pinned_requirements, unbundled_requirements
+import pytest
+
+from scripts.localvercel.config import load_vercel_json
+from scripts.localvercel.filesystem import FilesystemIndex
+from scripts.localvercel.interpreter import Router
+from scripts.localvercel.project import scan_project
+from scripts.localvercel.routes import build_route_table
+from scripts.vercel_build_check import Report, check_api_not_found, pinned_requirements, unbundled_requirements
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_pinned_requirements_are_named_as_their_dist_info(tmp_path: Path) -> None:
@@ -33,3 +42,21 @@ def test_a_function_missing_a_pinned_package_is_named() -> None:
     assert unbundled_requirements({"api/health": complete, "api/cron/zeus": partial}, pinned) == [
         "api/cron/zeus lacks websockets==17.4"
     ]
+
+
+def test_unknown_api_paths_must_reach_the_json_404_function(capsys: pytest.CaptureFixture[str]) -> None:
+    # The local router stands in for the compiled one here (tests/test_router_parity.py keeps them equal).
+    config = load_vercel_json(ROOT)
+    project = scan_project(ROOT)
+    filesystem = FilesystemIndex.from_project(project)
+    report = Report()
+    check_api_not_found(report, Router(build_route_table(config, project.function_files), filesystem))
+    assert report.failures == 0
+    without_error_route = {
+        **config,
+        "routes": [route for route in config["routes"] if route.get("dest") != "/api/health"],
+    }
+    without_error_route["routes"] = [route for route in without_error_route["routes"] if route != {"handle": "error"}]
+    check_api_not_found(report, Router(build_route_table(without_error_route, project.function_files), filesystem))
+    assert report.failures == 1
+    assert "GET /api/does-not-exist: error 404" in capsys.readouterr().out

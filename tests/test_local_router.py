@@ -23,7 +23,6 @@ SOURCE_PATHS = [
     "/scripts/migrate.py",
     "/requirements.txt",
     "/vercel.json",
-    "/api/_nothing",
 ]
 
 
@@ -74,10 +73,40 @@ def test_trace_is_refused(client: Any) -> None:
     assert_security_headers(response)
 
 
-def test_unknown_api_path_is_404(client: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/x"),
+        ("POST", "/api/x"),
+        ("GET", "/api"),
+        ("GET", "/api/_nothing"),  # `_` files are bundled, never served
+        ("DELETE", "/api/orders/7a1c9e4e-1f0b-4c52-9a55-3d2b8f0e6a11/nothing"),
+        ("PATCH", "/API/HEALTH/X"),
+        ("GET", "/api/health.py/"),
+    ],
+)
+def test_unknown_api_paths_answer_the_json_error_shape(client: Any, method: str, path: str) -> None:
+    # The platform's own answer would be `404: NOT_FOUND` in plain text (pages still get it).
     assert client.get("/api/health").status_code == 200
-    response = client.get("/api/x")
+    response = client.request(method, path, headers={"Accept-Language": "en"})
     assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Not found.", "request_id": response.headers["x-request-id"]}
+    }
+    assert response.headers["cache-control"] == "no-store"
+    assert_security_headers(response)
+    page = client.get("/nothing-here")
+    assert page.status_code == 404 and page.text.startswith("404: NOT_FOUND")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_trailing_slash_is_a_json_404_without_a_redirect(client: Any, method: str) -> None:
+    assert client.get("/api/health").status_code == 200
+    response = client.request(method, "/api/health/", follow_redirects=False)
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert response.json()["error"]["code"] == "not_found"
     assert response.headers["cache-control"] == "no-store"
     assert_security_headers(response)
 

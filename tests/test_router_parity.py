@@ -91,8 +91,12 @@ PROJECT_REQUESTS = [
     ("GET", "/api"),
     ("GET", "/api/"),
     ("GET", "/api/nothing"),
+    ("POST", "/api/nothing"),
+    ("DELETE", "/API/NOTHING/ELSE"),
     ("GET", "/api/nothing.py"),
     ("GET", "/api/health/extra"),
+    ("GET", "/api/_private"),
+    ("PUT", "/api/orders/7a1c9e4e-1f0b-4c52-9a55-3d2b8f0e6a11/nothing"),
     ("GET", "/robots.txt"),
     ("HEAD", "/robots.txt"),
     ("POST", "/robots.txt"),
@@ -147,20 +151,25 @@ def test_project_requests_decide_alike(project: Pair, method: str, path: str) ->
 def test_project_decisions_are_the_expected_ones(project: Pair) -> None:
     """Parity alone would pass if both sides were equally wrong: pin the important outcomes."""
     expect = {
-        "/api/health": ("function", "api/health"),
-        "/api/health.py": ("function", "api/health"),
-        "/api/orders": ("function", "api/orders/index"),
-        "/api/orders/export": ("function", "api/orders/export"),  # a file beats the [id] segment
-        "/api/orders/42": ("function", "api/orders/[id]"),
-        "/api/orders/42/timeline": ("function", "api/orders/[id]/timeline"),
-        "/robots.txt": ("static", "robots.txt"),
-        "/api/nothing": ("error", ""),
-        "/lib/config.py": ("error", ""),
-        "/.ENV": ("deny", ""),
+        "/api/health": ("function", None, "api/health"),
+        "/api/health.py": ("function", None, "api/health"),
+        "/api/orders": ("function", None, "api/orders/index"),
+        "/api/orders/export": ("function", None, "api/orders/export"),  # a file beats the [id] segment
+        "/api/orders/42": ("function", None, "api/orders/[id]"),
+        "/api/orders/42/timeline": ("function", None, "api/orders/[id]/timeline"),
+        "/robots.txt": ("static", None, "robots.txt"),
+        # An /api path no function serves: the error phase hands it to a function (health, the
+        # lightest), which answers the JSON 404 for any path that is not its own.
+        "/api/nothing": ("function", 404, "api/health"),
+        "/api/orders/42/other": ("function", 404, "api/health"),
+        "/api": ("function", 404, "api/health"),
+        # Anything else keeps the platform's own 404.
+        "/lib/config.py": ("error", 404, ""),
+        "/.ENV": ("deny", 403, ""),
     }
-    for path, (kind, target) in expect.items():
+    for path, (kind, status, target) in expect.items():
         decision = project.assert_same("GET", path)
-        assert (decision.kind, decision.target) == (kind, target), path
+        assert (decision.kind, decision.status, decision.target) == (kind, status, target), path
 
 
 # --- (b) a synthetic project with the features this one does not use yet -------------------
@@ -181,6 +190,15 @@ FIXTURE_VERCEL_JSON: dict[str, Any] = {
         {"src": "/Exact", "caseSensitive": True, "dest": "/hello.txt"},
         {"src": "/gone", "status": 410},
         {"src": "/(\\.env.*|\\.git(/.*)?)", "mitigate": {"action": "deny"}},
+        # Phases: merged with the zero-config routes phase by phase (routing-utils mergeRoutes).
+        {"handle": "filesystem"},
+        {"src": "/api/orders/(special)", "dest": "/api/ping?special=$1"},  # before the [id] route
+        {"handle": "miss"},
+        {"src": "/api/old-(.*)", "dest": "/api/$1", "check": True},
+        {"handle": "hit"},
+        {"src": "/hello\\.txt", "headers": {"X-Hit": "1"}, "continue": True},
+        {"handle": "error"},
+        {"src": "/api(/.*)?", "status": 404, "dest": "/api/ping?missing=1"},
     ],
 }
 FIXTURE_FILES = {
@@ -228,6 +246,10 @@ FIXTURE_REQUESTS = [
     ("GET", "/api/_lib/helper"),
     ("GET", "/api/_lib/helper.py"),
     ("GET", "/api/nothing"),
+    ("POST", "/api/nothing/else"),
+    ("GET", "/api/orders/special"),
+    ("GET", "/api/old-ping"),
+    ("GET", "/api/old-nothing"),
     ("GET", "/old/a/b"),
     ("GET", "/OLD/x"),
     ("GET", "/status"),
@@ -295,7 +317,10 @@ def test_fixture_requests_decide_alike(fixture: Pair, method: str, path: str) ->
         ),
         ("GET", "/api/v1x0/x", ("function", None, "api/v1.0/[slug]", (("slug", "x"),))),  # Vercel leaves `.` unescaped
         ("GET", "/api", ("function", None, "api/index", ())),
-        ("GET", "/api/_private", ("error", 404, "", ())),
+        ("GET", "/api/_private", ("function", 404, "api/ping", (("missing", "1"),))),
+        ("POST", "/api/nothing/else", ("function", 404, "api/ping", (("missing", "1"),))),
+        ("GET", "/api/orders/special", ("function", None, "api/ping", (("special", "special"),))),
+        ("GET", "/api/old-ping", ("function", None, "api/ping", ())),
         ("GET", "/old/a/b", ("redirect", 308, "/new/a/b", ())),
         ("GET", "/status", ("function", None, "api/ping", (("from", "status"),))),
         ("GET", "/o/7", ("function", None, "api/orders/[id]", (("id", "7"),))),
@@ -322,6 +347,7 @@ def test_fixture_route_headers_substitute_captures(fixture: Pair) -> None:
     assert decision.header("x-path") == "/api/orders/42"
     assert decision.header("cache-control") == "no-store"
     assert fixture.assert_same("GET", "/hello.txt").header("cache-control") is None
+    assert fixture.assert_same("GET", "/hello.txt").header("x-hit") == "1"  # a `hit` phase route
 
 
 def test_fixture_functions_take_the_first_matching_glob(fixture: Pair) -> None:

@@ -14,9 +14,11 @@ import pytest
 from lib.http.security_headers import SECURITY_HEADERS
 from scripts.localvercel.asgi import local_router
 from scripts.localvercel.config import FORBIDDEN_WITH_ROUTES, load_vercel_json, validate_vercel_config
+from scripts.localvercel.filesystem import FilesystemIndex
 from scripts.localvercel.globs import glob_match
 from scripts.localvercel.interpreter import Router
 from scripts.localvercel.project import scan_project, validate_project
+from scripts.localvercel.routes import build_route_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,18 +81,69 @@ def test_route_features_the_local_router_lacks_are_flagged(
 ) -> None:
     assert validate_vercel_config(config) == []
     changed = copy.deepcopy(config)
-    changed["routes"][-1].update(change)
+    deny = next(route for route in changed["routes"] if "mitigate" in route)
+    deny.update(change)
     assert any(message in problem for problem in validate_vercel_config(changed)), validate_vercel_config(changed)
 
 
-def test_handle_phases_in_vercel_json_are_flagged(config: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("routes", "message"),
+    [
+        ([{"handle": "rewrite"}], "`handle: rewrite` is not implemented"),
+        ([{"handle": "resource"}], "`handle: resource` is not implemented"),
+        ([{"handle": "error"}, {"src": "/x", "status": 404, "dest": "/y"}, {"handle": "error"}], "appears twice"),
+        ([{"handle": "filesystem", "src": "/x"}], "a `handle` marker has no other key"),
+        ([{"handle": "error"}, {"src": "/api(/.*)?", "dest": "/api/health"}], "names the status it answers"),
+        ([{"handle": "miss"}, {"src": "/x", "dest": "/api/health"}], "needs `check: true`"),
+        ([{"handle": "miss"}, {"src": "/x", "headers": {"X-A": "1"}}], "needs `check: true`"),
+        ([{"handle": "hit"}, {"src": "/x", "dest": "/y", "continue": True}], "after `handle: hit`"),
+        ([{"handle": "hit"}, {"src": "/x", "headers": {"X-A": "1"}}], "after `handle: hit`"),
+    ],
+)
+def test_handle_phases_vercel_or_the_interpreter_would_not_honour_are_flagged(
+    config: dict[str, Any], routes: list[dict[str, Any]], message: str
+) -> None:
     assert validate_vercel_config(config) == []
-    changed = {**config, "routes": [*config["routes"], {"handle": "filesystem"}]}
-    assert any("`handle` phases" in problem for problem in validate_vercel_config(changed))
+    before = [route for route in config["routes"] if "handle" not in route and "mitigate" in route]
+    changed = {**config, "routes": [*before, *routes]}
+    assert any(message in problem for problem in validate_vercel_config(changed)), validate_vercel_config(changed)
+
+
+def test_phases_that_vercel_and_the_interpreter_honour_pass(config: dict[str, Any]) -> None:
+    routes = [
+        {"src": "/(.*)", "headers": {"X-A": "1"}, "continue": True},
+        {"handle": "filesystem"},
+        {"src": "/old", "dest": "/api/health"},
+        {"handle": "miss"},
+        {"src": "/api/old-(.*)", "dest": "/api/$1", "check": True},
+        {"handle": "hit"},
+        {"src": "/robots\\.txt", "headers": {"X-Hit": "1"}, "continue": True},
+        {"handle": "error"},
+        {"src": "/api(/.*)?", "status": 404, "dest": "/api/health"},
+    ]
+    assert validate_vercel_config({**config, "routes": routes}) == []
+
+
+def test_unknown_api_paths_reach_a_function_that_answers_404(config: dict[str, Any], router: Router) -> None:
+    """The platform's own answer to an /api path no function serves is `404: NOT_FOUND` in plain
+    text; the error phase hands it to a function instead, which answers our JSON error shape."""
+    for method, path in [("GET", "/api/nothing"), ("POST", "/api/orders/42/nothing"), ("GET", "/api")]:
+        decision = router.decide(method, path)
+        assert (decision.kind, decision.status, decision.target) == ("function", 404, "api/health"), path
+        assert decision.header("cache-control") == "no-store" or path == "/api"
+    # A path the function serves is not an error, and a page is still the platform's 404.
+    assert router.decide("GET", "/api/health").status is None
+    assert router.decide("GET", "/nothing").kind == "error"
+    # Without the error route, the same request is the platform's plain-text 404.
+    plain = Router(
+        build_route_table({**config, "routes": config["routes"][:-2]}, scan_project(ROOT).function_files),
+        FilesystemIndex.from_project(scan_project(ROOT)),
+    )
+    assert (plain.decide("GET", "/api/nothing").kind, plain.decide("GET", "/api/nothing").status) == ("error", 404)
 
 
 def test_the_global_header_route_is_exactly_the_security_headers(config: dict[str, Any]) -> None:
-    global_routes = [route for route in config["routes"] if route["src"] == "/(.*)" and "headers" in route]
+    global_routes = [route for route in config["routes"] if route.get("src") == "/(.*)" and "headers" in route]
     assert len(global_routes) == 1
     assert global_routes[0]["headers"] == dict(SECURITY_HEADERS)
     assert global_routes[0]["continue"] is True
@@ -115,8 +168,10 @@ def test_every_cron_path_is_an_api_cron_file(config: dict[str, Any], router: Rou
         assert set(cron) == {"path", "schedule"}
         assert cron["path"].startswith("/api/cron/")
         assert (ROOT / f"{cron['path'].lstrip('/')}.py").is_file()
-        assert router.decide("GET", cron["path"]).kind == "function"
-    assert router.decide("GET", "/api/cron/no_such_job").kind == "error"
+        decision = router.decide("GET", cron["path"])
+        assert (decision.kind, decision.status, decision.target) == ("function", None, cron["path"].lstrip("/"))
+    missing = router.decide("GET", "/api/cron/no_such_job")
+    assert (missing.status, missing.target) == (404, "api/health")  # the JSON 404, not the job
 
 
 def test_each_functions_glob_matches_a_file(config: dict[str, Any]) -> None:

@@ -58,6 +58,7 @@ from lib.monitoring import init_monitoring, traced
 from lib.tenancy import RequestMeta, TenantContext
 
 _JSON = "application/json"
+_JSON_UTF8 = "application/json; charset=utf-8"
 
 
 def function_app(
@@ -92,7 +93,12 @@ def function_app(
         Middleware(SecurityHeadersMiddleware),
         Middleware(ErrorBoundaryMiddleware),
         *_cors(config.allowed_origins, by_method),
-        Middleware(OriginCheckMiddleware, allowed_origins=config.allowed_origins),
+        # Behind Vercel every browser reached the edge over https, whatever scheme the function sees.
+        Middleware(
+            OriginCheckMiddleware,
+            allowed_origins=config.allowed_origins,
+            public_scheme="https" if config.on_vercel else None,
+        ),
         Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes or config.max_body_bytes),
     ]
     app = Starlette(
@@ -100,6 +106,8 @@ def function_app(
         middleware=middleware,
         exception_handlers={HTTPException: _http_exception},
     )
+    # `/api/health/` is a 404 like any path not served here, never a redirect to the Host header's origin.
+    app.router.redirect_slashes = False
     app.state.zentro_path = path
     app.state.zentro_operations = tuple(operations)
     _freeze_startup_objects()
@@ -242,8 +250,8 @@ def _call(
             raise ApiError("unsupported_media_type", 415, params={"media_type": " / ".join(op.raw_body)})
         body = raw
     elif op.body is not None:
-        if media_type != _JSON and not media_type.endswith("+json"):
-            raise ApiError("unsupported_media_type", 415, params={"media_type": _JSON})
+        if not _is_json(request.headers.get("content-type", "")):
+            raise ApiError("unsupported_media_type", 415, params={"media_type": _JSON_UTF8})
         body = decode_json(raw, op.body)
     elif raw:
         raise ApiError(
@@ -269,6 +277,22 @@ def _call(
         tenant=tenant,
         if_match=if_match,
     )
+
+
+def _is_json(content_type: str) -> bool:
+    """`application/json`, with no parameter but charset=utf-8 (any case, quoted or not): the bytes
+    are decoded as UTF-8, so a body that says it is anything else (or `+json` anything) is refused."""
+    media_type, *parameters = content_type.split(";")
+    if media_type.strip().lower() != _JSON:
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if parameter.strip() and (name.strip().lower() != "charset" or value.lower() != "utf-8"):
+            return False
+    return True
 
 
 _ETAG = re.compile(IF_MATCH_PATTERN)

@@ -7,8 +7,9 @@ accents; cells are trimmed. The file must be UTF-8 (a BOM is fine: Excel's "CSV 
 commas, semicolons or tabs between cells (Excel in Spanish saves with semicolons).
 
 Money cells are amounts in the currency (`12.50`, `12,50`, `1,234.50`), converted to cents
-exactly; a fourth decimal is refused, never rounded. Dates are `2026-11-25` or `25/11/2026`.
-Ubigeo cells that lost their leading zero in a spreadsheet (`10101`) get it back.
+exactly; a fourth decimal is refused, never rounded. Dates are `2026-11-25` or `25/11/2026`,
+from 2000-01-01 to 2100-12-31 like every date a request carries. Ubigeo cells that lost their
+leading zero in a spreadsheet (`10101`) get it back.
 
 Every problem found is reported with its row (the header is row 1, as a spreadsheet numbers
 them), its column and a message in the caller's language; nothing here touches the database.
@@ -31,6 +32,7 @@ from msgspec import inspect
 
 from lib.http.errors import ApiError, ErrorDetail
 from lib.http.messages import Language
+from lib.http.schemas import within_bounds
 from lib.orders.problems import Problem, Problems
 from lib.orders.schemas import AddressIn, CustomerIn, ItemIn, OrderIn
 from lib.orders.validation import NewOrder, check_order
@@ -204,14 +206,19 @@ def _coordinate(limit: int) -> Callable[[str], float]:
 
 
 def day(raw: str) -> date:
-    """'2026-11-25' or '25/11/2026' (day first, as Peru writes dates)."""
+    """'2026-11-25' or '25/11/2026' (day first, as Peru writes dates), within the range every
+    request date has (lib.http.schemas.within_bounds)."""
     try:
         if "/" in raw:
             day_part, month_part, year_part = raw.split("/")
-            return date(int(year_part), int(month_part), int(day_part))
-        return date.fromisoformat(raw)
+            value = date(int(year_part), int(month_part), int(day_part))
+        else:
+            value = date.fromisoformat(raw)
     except ValueError:
         raise CellError("invalid_value") from None
+    if not within_bounds(value):
+        raise CellError("invalid_value")
+    return value
 
 
 def yes_no(raw: str) -> bool:
@@ -350,7 +357,10 @@ COLUMNS: tuple[Column, ...] = (
         "delivery_date",
         ("fecha_entrega",),
         day,
-        ("una fecha, p. ej. 25/11/2026 o 2026-11-25", "a date, e.g. 25/11/2026 or 2026-11-25"),
+        (
+            "una fecha del 01/01/2000 al 31/12/2100, p. ej. 25/11/2026 o 2026-11-25",
+            "a date from 2000-01-01 to 2100-12-31, e.g. 25/11/2026 or 2026-11-25",
+        ),
     ),
     Column(
         "delivery_slot",

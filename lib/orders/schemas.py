@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from lib.http.schemas import Schema, text
+from lib.http.schemas import BoundedDate, Schema, text
 from lib.orders.lifecycle import Status
 
 Channel = Literal["whatsapp", "instagram", "facebook", "tiktok", "web_store", "marketplace", "phone", "other"]
@@ -67,7 +67,7 @@ class OrderIn(Schema):
     currency: Currency = "PEN"
     discount_cents: Cents = 0
     shipping_cents: Cents = 0
-    delivery_date: date | None = None
+    delivery_date: BoundedDate | None = None
     delivery_slot: Slot | None = None
     collect_on_delivery: bool = False
     notes: Annotated[str, text(max_length=2000)] = ""
@@ -83,7 +83,7 @@ class OrderChange(Schema):
     channel: Channel | msgspec.UnsetType = msgspec.UNSET
     discount_cents: Cents | msgspec.UnsetType = msgspec.UNSET
     shipping_cents: Cents | msgspec.UnsetType = msgspec.UNSET
-    delivery_date: date | msgspec.UnsetType | None = msgspec.UNSET
+    delivery_date: BoundedDate | msgspec.UnsetType | None = msgspec.UNSET
     delivery_slot: Slot | msgspec.UnsetType | None = msgspec.UNSET
     collect_on_delivery: bool | msgspec.UnsetType = msgspec.UNSET
     notes: Annotated[str, text(max_length=2000)] | msgspec.UnsetType = msgspec.UNSET
@@ -107,7 +107,7 @@ class TransitionIn(Schema):
     # Whether a step needs a reason, and that it says something, is the step's own requirement
     # (lib.orders.lifecycle), answered as `transition_requirement`.
     reason: Annotated[str, text(max_length=500)] | None = None
-    delivery_date: date | None = None
+    delivery_date: BoundedDate | None = None
     rider_id: UUID | None = None
     carrier: Carrier | None = None
 
@@ -122,8 +122,8 @@ class OrderFilters(Schema):
     rider_id: UUID | None = None
     carrier: Carrier | None = None
     ubigeo: Ubigeo | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: BoundedDate | None = None
+    created_to: BoundedDate | None = None
     q: Annotated[str, text(min_length=1, max_length=100, description="order code, phone, document or name")] | None = (
         None
     )

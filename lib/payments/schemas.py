@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from lib.http.schemas import Schema, text
+from lib.http.schemas import BoundedDate, BoundedDateTime, Schema, text
 from lib.orders.schemas import Currency
 
 Method = Literal["yape", "plin", "bank_transfer", "card", "cash_on_delivery", "other"]
@@ -36,7 +36,7 @@ NEEDS_OPERATION_NUMBER = frozenset({"yape", "plin", "bank_transfer"})
 class PaymentIn(Schema):
     method: Method
     amount_cents: Amount
-    paid_at: datetime
+    paid_at: BoundedDateTime
     kind: Kind = "payment"
     currency: Currency | None = None  # the order's currency when absent; another one is refused
     operation_number: OperationNumber | None = None
@@ -49,7 +49,7 @@ class PaymentChange(Schema):
 
     method: Method | msgspec.UnsetType = msgspec.UNSET
     amount_cents: Amount | msgspec.UnsetType = msgspec.UNSET
-    paid_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    paid_at: BoundedDateTime | msgspec.UnsetType = msgspec.UNSET
     operation_number: OperationNumber | msgspec.UnsetType | None = msgspec.UNSET
     payer_name: Annotated[str, text(min_length=1, max_length=200)] | msgspec.UnsetType | None = msgspec.UNSET
     notes: Annotated[str, text(max_length=1000)] | msgspec.UnsetType = msgspec.UNSET
@@ -68,7 +68,7 @@ class CollectionIn(Schema):
     amount_cents: Amount
     method: DoorMethod = "cash_on_delivery"
     operation_number: OperationNumber | None = None
-    collected_at: datetime | None = None  # now when absent
+    collected_at: BoundedDateTime | None = None  # now when absent
     notes: Annotated[str, text(max_length=1000)] = ""
 
 
@@ -86,7 +86,7 @@ class SettlementClose(Schema):
 
 
 class RiderDayQuery(Schema):
-    day: date
+    day: BoundedDate
 
 
 # --- views --------------------------------------------------------------------------------------

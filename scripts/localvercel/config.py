@@ -5,9 +5,13 @@ Two kinds of problem, both fatal for the local router:
 1. Configurations Vercel refuses at deploy time although `vercel build` and the JSON schema accept
    them. The one that bites: `routes` together with `headers`, `rewrites`, `redirects`,
    `cleanUrls` or `trailingSlash`. Nothing else catches it before a deploy fails.
-2. Keys whose behaviour the local interpreter does not implement (`has`, `missing`, `handle`,
-   external rewrites, `mitigate: challenge`, framework presets, ...). Failing loudly beats a local
-   router that quietly routes differently from production.
+2. Keys whose behaviour the local interpreter does not implement (`has`, `missing`, the
+   `rewrite` and `resource` phases, external rewrites, `mitigate: challenge`, framework presets,
+   ...). Failing loudly beats a local router that quietly routes differently from production.
+
+`handle` markers split `routes` into phases as Build Output API routes do; the rules Vercel's
+routing-utils `normalizeRoutes` enforces on them are checked here too, and an `error` phase route
+must name the status it answers (the interpreter matches error routes by status).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ ROUTE_KEYS = frozenset(
     {"src", "dest", "headers", "methods", "continue", "caseSensitive", "check", "status", "mitigate"}
 )
 ROUTE_ALIASES = {"source": "src", "destination": "dest", "statusCode": "status"}
+# The phases a `handle` marker may open (routing-utils also knows `rewrite` and `resource`).
+HANDLE_PHASES = ("filesystem", "miss", "hit", "error")
 _FUNCTION_KEYS = frozenset({"memory", "maxDuration", "excludeFiles", "includeFiles"})
 _CRON_KEYS = frozenset({"path", "schedule"})
 _NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?![=!])")
@@ -77,14 +83,17 @@ def _route_problems(routes: Any) -> list[str]:
     if not isinstance(routes, list):
         return ["`routes` must be a list"]
     problems: list[str] = []
+    phases: list[str] = []
     for index, route in enumerate(routes):
         where = f"routes[{index}]"
         if not isinstance(route, Mapping):
             problems.append(f"{where} must be an object")
             continue
         if "handle" in route:
-            problems.append(f"{where}: `handle` phases in vercel.json are not implemented by the local router")
+            problems.extend(_handle_problems(where, route, phases))
+            phases.append(str(route["handle"]))
             continue
+        problems.extend(_phase_problems(where, route, phases[-1] if phases else None))
         keys = {str(ROUTE_ALIASES.get(key, key)) for key in route}
         for key in sorted(keys - ROUTE_KEYS):
             problems.append(f"{where}: route key `{key}` is not implemented by the local router")
@@ -116,6 +125,30 @@ def _route_problems(routes: Any) -> list[str]:
         elif isinstance(status, int) and 300 <= status < 400 and not any(n.lower() == "location" for n in headers):
             problems.append(f"{where}: a {status} route needs a `Location` header")
     return problems
+
+
+def _handle_problems(where: str, route: Mapping[str, Any], seen: list[str]) -> list[str]:
+    handle = route["handle"]
+    if set(route) != {"handle"}:
+        return [f"{where}: a `handle` marker has no other key"]
+    if handle not in HANDLE_PHASES:
+        return [f"{where}: `handle: {handle}` is not implemented by the local router (only {', '.join(HANDLE_PHASES)})"]
+    if handle in seen:
+        return [f"{where}: `handle: {handle}` appears twice (Vercel allows one per phase)"]
+    return []
+
+
+def _phase_problems(where: str, route: Mapping[str, Any], phase: str | None) -> list[str]:
+    """routing-utils `normalizeRoutes`' rules for routes after `hit` and `miss`, and ours for `error`."""
+    dest = route.get("dest", route.get("destination"))
+    status = route.get("status", route.get("statusCode"))
+    if phase == "hit" and (dest is not None or status is not None or not route.get("continue")):
+        return [f"{where}: after `handle: hit` a route has no `dest` or `status` and needs `continue: true`"]
+    if phase == "miss" and (not route.get("check") if dest is not None else not route.get("continue")):
+        return [f"{where}: after `handle: miss` a route with `dest` needs `check: true`, one without `continue: true`"]
+    if phase == "error" and status is None:
+        return [f"{where}: after `handle: error` a route names the status it answers (`status`)"]
+    return []
 
 
 def _function_problems(functions: Any) -> list[str]:

@@ -1,9 +1,9 @@
 """The route table `vercel build` compiles, generated from vercel.json and the api/ tree.
 
 Observed with CLI 64.0.2 (and kept honest by tests/test_router_parity.py, which compares this
-table with the real `.vercel/output/config.json`), a project with Python functions gets:
+table with the real `.vercel/output/config.json`), a project with Python functions gets these
+zero-config routes:
 
-    <vercel.json routes, `src` anchored with ^...$>
     {"handle": "filesystem"}
     <one route per dynamic function, most path segments first>
     {"src": "^/api(/.*)?$", "status": 404}          hides the list of function names
@@ -11,6 +11,11 @@ table with the real `.vercel/output/config.json`), a project with Python functio
     {"status": 404, "src": "^(?!/api).*$", "dest": "/404.html"}
     {"handle": "miss"}
     {"src": "^/api/(.+)(?:\\.(?:py))$", "dest": "/api/$1", "check": true}   /api/x.py -> /api/x
+
+merged with vercel.json's routes (`src` anchored with ^...$) as routing-utils `mergeRoutes` does:
+phase by phase, in the order the phases first appear in vercel.json then in the zero-config
+routes; within a phase, zero-config `continue` routes, then vercel.json's, then zero-config
+`check` routes, then the rest. A `handle` marker is written only for a phase that has routes.
 
 The dynamic routes follow @vercel/fs-detectors `createRouteFromPath`: `api/orders/[id].py` gives
 `^/api/orders/([^/]+)$ -> /api/orders/[id]?id=$1`, nested `[id]/` directories work the same, and
@@ -39,6 +44,8 @@ _PUNCTUATION_ORDER = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
 
 def normalize_route(raw: Mapping[str, Any]) -> Route:
     """routing-utils `normalizeRoutes`: aliases to short keys, `src` anchored, `\\/` -> `/`."""
+    if "handle" in raw:
+        return dict(raw)
     route: Route = {ROUTE_ALIASES.get(key, key): value for key, value in raw.items()}
     src = str(route["src"])
     if not src.startswith("^"):
@@ -118,23 +125,52 @@ def _compare_segment_count(a: str, b: str) -> int:
     return (key_a > key_b) - (key_a < key_b)
 
 
+def zero_config_routes(function_files: Iterable[str]) -> list[Route]:
+    """The routes `vercel build` derives from the files alone, with their `handle` markers."""
+    files = sorted(function_files, key=functools.cmp_to_key(_compare_segment_count))
+    routes: list[Route] = [{"handle": "filesystem"}]
+    routes.extend(route for route in map(dynamic_route, files) if route is not None)
+    if files:
+        routes.append({"src": "^/api(/.*)?$", "status": 404})
+    routes.append({"handle": "error"})
+    routes.append({"status": 404, "src": "^(?!/api).*$", "dest": "/404.html"})
+    if files:
+        routes.append({"handle": "miss"})
+        routes.append({"src": "^/api/(.+)(?:\\.(?:py))$", "dest": "/api/$1", "check": True})
+    return routes
+
+
+def _by_phase(routes: Iterable[Route]) -> dict[str | None, list[Route]]:
+    """Routes grouped under the `handle` that precedes them; a phase counts once it has a route."""
+    phases: dict[str | None, list[Route]] = {}
+    current: str | None = None
+    for route in routes:
+        if "handle" in route:
+            current = route["handle"]
+        else:
+            phases.setdefault(current, []).append(route)
+    return phases
+
+
+def merge_routes(user: Iterable[Route], zero_config: Iterable[Route]) -> list[Route]:
+    """routing-utils `mergeRoutes` for vercel.json's routes and one builder's (the zero-config ones)."""
+    mine, theirs = _by_phase(user), _by_phase(zero_config)
+    table: list[Route] = []
+    for phase in dict.fromkeys([None, *mine, *theirs]):
+        own, built = mine.get(phase, []), theirs.get(phase, [])
+        if phase is not None and (own or built):
+            table.append({"handle": phase})
+        checks = [route for route in built if route.get("check")]
+        continues = [route for route in built if route.get("continue") and not route.get("check")]
+        others = [route for route in built if not route.get("check") and not route.get("continue")]
+        table.extend([*continues, *own, *checks, *others])
+    return table
+
+
 def build_route_table(config: Mapping[str, Any], function_files: Iterable[str]) -> list[Route]:
     """The full compiled route list for this vercel.json and these function files."""
-    files = sorted(function_files, key=functools.cmp_to_key(_compare_segment_count))
-    table: list[Route] = [normalize_route(route) for route in config.get("routes", [])]
-    dynamic = [route for route in map(dynamic_route, files) if route is not None]
-    filesystem: list[Route] = [*dynamic]
-    if files:
-        filesystem.append({"src": "^/api(/.*)?$", "status": 404})
-    if filesystem:
-        table.append({"handle": "filesystem"})
-        table.extend(filesystem)
-    table.append({"handle": "error"})
-    table.append({"status": 404, "src": "^(?!/api).*$", "dest": "/404.html"})
-    if files:
-        table.append({"handle": "miss"})
-        table.append({"src": "^/api/(.+)(?:\\.(?:py))$", "dest": "/api/$1", "check": True})
-    return table
+    user = [normalize_route(route) for route in config.get("routes", [])]
+    return merge_routes(user, zero_config_routes(function_files))
 
 
 def load_project(root: Path) -> tuple[dict[str, Any], ProjectFiles, list[Route]]:

@@ -37,6 +37,20 @@ def test_message_language_follows_accept_language(accept_language: str, expected
     assert response.json()["error"]["message"] == expected
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "HEAD"])
+def test_a_trailing_slash_is_a_404_not_a_redirect(method: str) -> None:
+    # Starlette's slash redirect answered 307 to http://<Host header>/api/echo: a redirect to
+    # whatever host the client named, over http. The path without the slash is the only one served.
+    client = echo_client()
+    body = {"json": {"sku": "A", "quantity": 1}} if method == "POST" else {}
+    assert client.request(method, "/api/echo", **body).status_code == 200
+    response = client.request(method, "/api/echo/", follow_redirects=False, headers={"Host": "evil.example"}, **body)
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "not_found"
+
+
 def test_wrong_method_is_405_with_allow() -> None:
     response = echo_client().delete("/api/echo")
     assert response.status_code == 405

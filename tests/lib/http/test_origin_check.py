@@ -6,7 +6,9 @@ import logging
 
 import pytest
 
-from .apps import echo_client
+from lib.http import PUBLIC, Operation
+
+from .apps import Echo, Item, echo, echo_client, make_client
 
 ITEM = {"sku": "A-1", "quantity": 2}
 
@@ -97,3 +99,60 @@ def test_cors_echoes_only_allowlisted_origins_and_never_a_wildcard() -> None:
         client.get("/api/echo", headers={"Origin": "https://app.zentro.one"}).headers["access-control-allow-origin"]
         != "*"
     )
+
+
+# --- the request's own origin is scheme, host and port, not the host alone ------------------------
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://localhost:3000",  # the scheme differs (the app is served over http here)
+        "http://localhost:3001",  # the port differs
+        "http://localhost",  # port 80, not 3000
+        "http://localhost:3000/path",  # not an origin
+        "http://user@localhost:3000",  # not an origin
+        "http://localhost:port",  # not a port: refused, never an error
+        "localhost:3000",  # no scheme
+    ],
+)
+def test_the_same_host_under_another_scheme_or_port_is_foreign(origin: str) -> None:
+    client = echo_client()
+    assert client.post("/api/echo", json=ITEM, headers={"Origin": "http://localhost:3000"}).status_code == 200
+    response = client.post("/api/echo", json=ITEM, headers={"Origin": origin})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden_origin"
+
+
+def test_behind_vercel_the_own_origin_is_https_whatever_the_function_sees() -> None:
+    """On Vercel every browser reached the edge over https; the function itself may see http. An
+    `http://` page on the same host (a downgraded or spoofed one) is another origin."""
+    on_vercel = echo_client(on_vercel=True)
+    assert on_vercel.post("/api/echo", json=ITEM, headers={"Origin": "https://localhost:3000"}).status_code == 200
+    assert on_vercel.post("/api/echo", json=ITEM, headers={"Origin": "http://localhost:3000"}).status_code == 403
+    # The same requests where the scope's scheme is the browser's (local runtime): the opposite.
+    local = echo_client(on_vercel=False)
+    assert local.post("/api/echo", json=ITEM, headers={"Origin": "http://localhost:3000"}).status_code == 200
+    assert local.post("/api/echo", json=ITEM, headers={"Origin": "https://localhost:3000"}).status_code == 403
+
+
+def test_default_ports_are_the_same_origin() -> None:
+    client = make_client("/api/echo", Operation("POST", echo, access=PUBLIC, body=Item, response=Echo), on_vercel=True)
+    client.base_url = "https://app.zentro.one"  # type: ignore[assignment]
+    for origin in ("https://app.zentro.one", "https://app.zentro.one:443", "HTTPS://APP.ZENTRO.ONE/"):
+        assert client.post("/api/echo", json=ITEM, headers={"Origin": origin}).status_code == 200, origin
+    assert client.post("/api/echo", json=ITEM, headers={"Origin": "https://app.zentro.one:8443"}).status_code == 403
+
+
+def test_allowlisted_origins_must_match_their_scheme() -> None:
+    client = echo_client(allowed_origins=("https://app.zentro.one",))
+    assert client.post("/api/echo", json=ITEM, headers={"Origin": "https://app.zentro.one"}).status_code == 200
+    assert client.post("/api/echo", json=ITEM, headers={"Origin": "http://app.zentro.one"}).status_code == 403
+
+
+def test_a_public_scheme_that_is_not_http_or_https_is_refused_at_build() -> None:
+    from lib.http.origin_check import OriginCheckMiddleware
+
+    OriginCheckMiddleware(echo_client().app, allowed_origins=(), public_scheme="https")
+    with pytest.raises(ValueError, match="public_scheme"):
+        OriginCheckMiddleware(echo_client().app, allowed_origins=(), public_scheme="HTTPS ")
