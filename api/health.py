@@ -6,7 +6,9 @@ Says nothing else: no versions, no hostnames, no timings an attacker could use.
 from typing import Literal
 
 from lib.db import database_reachable
-from lib.http import PUBLIC, ApiError, Call, Operation, Schema, function_app
+from lib.http import PUBLIC, Call, Operation, Schema, function_app
+from lib.http.error_boundary import UNAVAILABLE_RETRY_AFTER
+from lib.http.errors import service_unavailable
 
 
 class Health(Schema):
@@ -15,7 +17,7 @@ class Health(Schema):
 
 def health(call: Call[None, None]) -> Health:
     if not database_reachable():
-        raise ApiError("database_unavailable", 503, headers={"Retry-After": "5"})
+        raise service_unavailable(UNAVAILABLE_RETRY_AFTER)
     return Health(status="ok")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -95,6 +96,7 @@ class Settings:
     browserbase_project_id: str | None = None
     browserbase_base_url: str | None = None
     zeus_step_timeout_seconds: float = 15.0
+    zeus_portal_hosts: frozenset[str] = frozenset()
 
     @property
     def session_cookie_name(self) -> str:
@@ -197,6 +199,7 @@ class Settings:
         zeus_timeout = _float(env, "ZEUS_STEP_TIMEOUT_SECONDS", 15.0)
         if not 1.0 <= zeus_timeout <= 60.0:
             raise ConfigError("ZEUS_STEP_TIMEOUT_SECONDS must be between 1 and 60")
+        zeus_hosts = _hosts(env.get("ZEUS_PORTAL_HOSTS", ""))
 
         return cls(
             environment=environment,
@@ -229,6 +232,7 @@ class Settings:
             browserbase_project_id=browserbase_project,
             browserbase_base_url=browserbase_url,
             zeus_step_timeout_seconds=zeus_timeout,
+            zeus_portal_hosts=zeus_hosts,
         )
 
 
@@ -326,6 +330,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number") from None
+
+
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+
+def _hosts(raw: str) -> frozenset[str]:
+    """A comma-separated list of host names (`portal.zeus.pe,zeus-backup.pe`): exact names, no scheme."""
+    hosts = frozenset(part.strip().lower().rstrip(".") for part in raw.split(",") if part.strip())
+    bad = sorted(host for host in hosts if not _HOST.match(host))
+    if bad:
+        raise ConfigError(f"ZEUS_PORTAL_HOSTS must list host names only (no scheme, port or path): {bad}")
+    return hosts
 
 
 def _origins(raw: str) -> tuple[str, ...]:

@@ -6,9 +6,11 @@ before they reach the database; they are never returned, logged or sent to Sentr
 sees is the portal URL, a hint of the username (its last characters), who set the credentials and
 when, and the last test's outcome. The audit trail holds the same, never the secret.
 
-The portal URL is where a browser in Browserbase's cloud goes; Zentro's own servers never fetch
-it, so it cannot be used to reach our network. It must be https (http only to loopback, and only
-outside production and preview, for the local stand-in), with no credentials, query or fragment.
+The portal URL is where a browser in Browserbase's cloud goes, with the merchant's Zeus password:
+it must be the real Zeus portal, so its host must be one of ZEUS_PORTAL_HOSTS (the courier's
+host names, set per deployment; none set means no portal is accepted), over https, with no
+credentials, query or fragment. Outside production and preview, http to loopback is accepted
+too, for the local stand-in. Zentro's own servers never fetch it.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ _COLUMNS = (
     "last_test_at, last_test_ok, last_test_problem, version"
 )
 _GET = text(f"SELECT {_COLUMNS} FROM integrations WHERE org_id = :org AND provider = :provider")
-_LOCK = text(f"SELECT {_COLUMNS} FROM integrations WHERE org_id = :org AND provider = :provider FOR UPDATE")
+_LOCK = text(f"SELECT {_COLUMNS} FROM integrations WHERE org_id = :org AND provider = :provider FOR NO KEY UPDATE")
 _INSERT = text(
     f"""
     INSERT INTO integrations (id, org_id, provider, portal_url, username_hint, credentials, credentials_set_at,
@@ -110,19 +112,26 @@ def check_portal_url(raw: str) -> str:
         _ = parts.port  # raises on a bad port
     except ValueError:
         host = None
-    loopback_allowed = not settings().deployed and host in _LOOPBACK
+    config = settings()
+    local_standin = not config.deployed and host in _LOOPBACK
     if (
         host is None
         or parts.username is not None
         or parts.password is not None
         or parts.query
         or parts.fragment
-        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback_allowed))
+        or not (parts.scheme == "https" or (parts.scheme == "http" and local_standin))
     ):
         raise ApiError(
             "validation_failed",
             422,
             details=[ErrorDetail(field="$.portal_url", reason="must be an https:// URL without credentials or query")],
+        )
+    if not local_standin and host.lower().rstrip(".") not in config.zeus_portal_hosts:
+        raise ApiError(
+            "portal_host_not_allowed",
+            422,
+            details=[ErrorDetail(field="$.portal_url", reason="not a host of the Zeus portal")],
         )
     return url
 

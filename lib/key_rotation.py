@@ -169,7 +169,7 @@ def _select(column: SealedColumn) -> Any:
     # Table and column names come from lib/sealed_columns, never from input.
     return text(
         f"SELECT id, {column.column} AS value FROM {column.table} "
-        f"WHERE org_id = :org AND id = ANY(:ids) AND {column.column} IS NOT NULL FOR UPDATE"
+        f"WHERE org_id = :org AND id = ANY(:ids) AND {column.column} IS NOT NULL FOR NO KEY UPDATE"
     )
 
 

@@ -47,6 +47,7 @@ class Permission(StrEnum):
     REPORTS_RIDERS = "reports.riders"
     INTEGRATIONS_MANAGE = "integrations.manage"
     SHIPMENTS_MANAGE = "shipments.manage"
+    JOBS_MANAGE = "jobs.manage"
 
 
 _EVERYONE = frozenset(Role)
@@ -84,6 +85,9 @@ POLICY: Mapping[Permission, frozenset[Role]] = {
     Permission.INTEGRATIONS_MANAGE: frozenset({Role.ADMIN}),
     # A courier registration that needs a person: see why (screenshot) and retry. Dispatch work.
     Permission.SHIPMENTS_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LOGISTICS}),
+    # Queued work that failed for good (emails among it: one-time links, staff addresses): the
+    # organization's ADMIN decides whether it is sent again or dropped.
+    Permission.JOBS_MANAGE: frozenset({Role.ADMIN}),
 }
 
 # What a user whose organization requires MFA may still do before enrolling a second factor:

@@ -5,9 +5,15 @@ rows (the SQL filters by org_id; row-level security enforces it again). Another 
 user is "not found", exactly like a user that does not exist.
 
 Rules an ADMIN cannot break: nobody changes their own role or deactivates themselves, and an
-organization never loses its last active ADMIN. The active admins are locked (`FOR UPDATE`)
-while that is checked, so two admins demoting each other at once cannot both succeed.
+organization never loses its last active ADMIN. The active admins are locked (`FOR NO KEY
+UPDATE`) while that is checked, so two admins demoting each other at once cannot both succeed.
 Role changes and deactivation end the user's sessions at once.
+
+Inviting answers the same whatever other organizations hold: an address can have one account
+(login is by email alone), but an invitation is a row of its own organization, so it is always
+created. When the address already has an account elsewhere, its owner gets a notice instead of a
+link (the invitation cannot be accepted while that account exists); the same statements run and
+one email is queued either way, so neither the answer nor its cost says which happened.
 """
 
 from __future__ import annotations
@@ -37,10 +43,10 @@ _EMAIL = re.compile(EMAIL_PATTERN)
 
 _COLUMNS = "id, email, full_name, role, status, language, mfa_enabled_at, created_at"
 _GET = text(f"SELECT {_COLUMNS} FROM users WHERE org_id = :org AND id = :id")
-_GET_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM users WHERE org_id = :org AND id = :id FOR UPDATE")
+_GET_FOR_UPDATE = text(f"SELECT {_COLUMNS} FROM users WHERE org_id = :org AND id = :id FOR NO KEY UPDATE")
 _LIST = text(f"SELECT {_COLUMNS} FROM users WHERE org_id = :org ORDER BY lower(full_name), email")
 _ACTIVE_ADMINS = text(
-    "SELECT id FROM users WHERE org_id = :org AND role = 'ADMIN' AND status = 'active' ORDER BY id FOR UPDATE"
+    "SELECT id FROM users WHERE org_id = :org AND role = 'ADMIN' AND status = 'active' ORDER BY id FOR NO KEY UPDATE"
 )
 _INSERT = text(
     f"""
@@ -52,6 +58,8 @@ _INSERT = text(
 _SET_ROLE = text("UPDATE users SET role = :role, updated_at = :now WHERE org_id = :org AND id = :id")
 _SET_STATUS = text("UPDATE users SET status = :status, updated_at = :now WHERE org_id = :org AND id = :id")
 _ORG_NAME = text("SELECT name FROM organizations WHERE id = :org")
+# Whether the address is an account (in any organization): invitations and acceptance ask.
+ACCOUNT_FOR_EMAIL = text("SELECT org_id FROM auth_login_candidate(:email)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +118,6 @@ def invite(
     role: Role,
     full_name: str,
     language: str,
-    inviter_name: str,
     app_base_url: str,
     now: datetime,
 ) -> User:
@@ -130,26 +137,49 @@ def invite(
                 },
             ).one()
     except IntegrityError:
-        # The address has an account, here or in another organization; say no more than that.
+        # A user of this very organization (its own list shows it): nothing about any other.
         raise ApiError("email_unavailable", 409) from None
     user = _user(row)
-    token = one_time_tokens.issue(tx, user.id, Purpose.INVITATION, now)
-    enqueue_email(
-        tx,
-        to=user.email,
-        template="invitation",
-        language=language,
-        params={
-            "org_name": organization_name(tx),
-            "inviter_name": inviter_name,
-            "role_label": role_label(role.value, language),
-            "link": f"{app_base_url}/invitation#token={token}",
-            "expires_hours": str(int(one_time_tokens.LIFETIMES[Purpose.INVITATION].total_seconds() // 3600)),
-        },
-        now=now,
-    )
+    _send_invitation(tx, user, app_base_url, now)
     audit.record(tx, "user.invited", Target("user", user.id), after=user.audit_view())
     return user
+
+
+def resend_invitation(tx: TenantTx, user_id: UUID, app_base_url: str, now: datetime) -> User:
+    """A fresh invitation link for a user who has not accepted yet; earlier links stop working."""
+    user = get(tx, user_id, for_update=True)
+    if user.status != "invited":
+        raise ApiError("user_not_invited", 409)
+    _send_invitation(tx, user, app_base_url, now)
+    audit.record(tx, "user.invitation_resent", Target("user", user.id), after={"email": user.email})
+    return user
+
+
+def _inviter_name(tx: TenantTx) -> str:
+    """How the invitation names who sent it: the acting ADMIN's name, or their email."""
+    actor = tx.ctx.actor.user_id
+    if actor is None:
+        return ""
+    inviter = get(tx, actor)
+    return inviter.full_name or inviter.email
+
+
+def _send_invitation(tx: TenantTx, user: User, app_base_url: str, now: datetime) -> None:
+    """Queue the invitation, or, when the address has an account elsewhere, a notice to its owner:
+    the same statements and one email either way (see the module docstring)."""
+    elsewhere = tx.conn.execute(ACCOUNT_FOR_EMAIL, {"email": user.email}).scalar_one_or_none()
+    token = one_time_tokens.issue(tx, user.id, Purpose.INVITATION, now)
+    params = {"org_name": organization_name(tx), "inviter_name": _inviter_name(tx)}
+    if elsewhere is None:
+        template = "invitation"
+        params |= {
+            "role_label": role_label(user.role.value, user.language),
+            "link": f"{app_base_url}/invitation#token={token}",
+            "expires_hours": str(int(one_time_tokens.LIFETIMES[Purpose.INVITATION].total_seconds() // 3600)),
+        }
+    else:
+        template = "invitation_unavailable"
+    enqueue_email(tx, to=user.email, template=template, language=user.language, params=params, now=now)
 
 
 def _refuse_self(tx: TenantTx, target: User, code: str) -> None:

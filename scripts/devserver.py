@@ -76,20 +76,20 @@ def load_local_secrets() -> None:
 
 def drain_outbox_forever(stop: threading.Event) -> None:
     """What Vercel Cron does every minute in production, every few seconds here."""
-    from lib.email.outbox import drain_outbox
-    from lib.storage.deletions import drain_deletions
+    from lib import outbox_cron
+    from lib.jobs import RunClock
     from lib.zeus import shipments
 
     log = logging.getLogger("zentro.devserver")
     while not stop.wait(OUTBOX_INTERVAL_SECONDS):
         try:
-            report = drain_outbox(datetime.now(UTC))
+            run = outbox_cron.run(RunClock.start(datetime.now(UTC), outbox_cron.RUN_SECONDS))
+            report, files = run.emails, run.files
             if report.done or report.dead or report.halted:
                 log.info("outbox", extra={"sent": report.done, "dead": report.dead, "halted": report.halted})
-            files = drain_deletions(datetime.now(UTC))
             if files.done or files.dead:
                 log.info("file_deletions", extra={"deleted": files.done, "dead": files.dead})
-            zeus = shipments.drain(datetime.now(UTC))
+            zeus = shipments.drain(RunClock.start(datetime.now(UTC), shipments.RUN_SECONDS))
             if zeus.done or zeus.dead or zeus.retried or zeus.halted:
                 log.info("zeus", extra={"registered": zeus.done, "retrying": zeus.retried, "halted": zeus.halted})
         except Exception:

@@ -61,6 +61,11 @@ def document(
     _, components = msgspec.json.schema_components(
         sorted(set(types), key=lambda t: t.__name__), ref_template=_REF_TEMPLATE
     )
+    # A rule between fields (one of two keys is needed) is stated by the schema class itself.
+    for kind in _struct_types(types):
+        extra = getattr(kind, "json_schema_extra", None)
+        if extra and kind.__name__ in components:
+            components[kind.__name__] = {**components[kind.__name__], **extra}
 
     paths: dict[str, Any] = {}
     for path, operations in functions:
@@ -77,6 +82,28 @@ def document(
             },
         },
     }
+
+
+def _struct_types(roots: Iterable[Any]) -> set[type]:
+    """Every Struct class reachable from `roots` (nested ones included)."""
+    found: set[type] = set()
+    stack = [msgspec.inspect.type_info(root) for root in roots]
+    while stack:
+        info = stack.pop()
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.cls in found:
+                continue
+            found.add(info.cls)
+            stack.extend(field.type for field in info.fields)
+        elif isinstance(info, msgspec.inspect.UnionType):
+            stack.extend(info.types)
+        elif isinstance(info, msgspec.inspect.Metadata):
+            stack.append(info.type)
+        elif isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType)):
+            stack.append(info.item_type)
+        elif isinstance(info, msgspec.inspect.DictType):
+            stack.append(info.value_type)
+    return found
 
 
 def _response_types(op: Operation) -> list[type]:

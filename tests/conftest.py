@@ -45,6 +45,8 @@ os.environ.setdefault("ENCRYPTION_KEYS", _key_ring_value())
 os.environ.setdefault("BCRYPT_COST", "4")
 os.environ.setdefault("MAIL_DIR", tempfile.mkdtemp(prefix="zentro-mail-"))
 os.environ.setdefault("STORAGE_DIR", tempfile.mkdtemp(prefix="zentro-storage-"))
+# The courier portal's host the tests connect to (lib/integrations allows no other).
+os.environ["ZEUS_PORTAL_HOSTS"] = "zeus.example-courier.pe"
 # Until the `database` fixture starts Postgres: lets test modules introspect api/ at collection.
 os.environ.setdefault("DATABASE_URL", "postgresql://collecting@/nothing?host=/nonexistent")
 for _name in (
@@ -212,6 +214,12 @@ class Database:
                        line_total_cents) VALUES (%s, %s, 1, 'POLO-NEGRO-M', 'Polo negro M', 1, %s, %s)""",
                 (org_id, order_id, total_cents, total_cents),
             )
+            if status != "cancelled":  # what lib/orders/store files for the duplicate check
+                conn.execute(
+                    "INSERT INTO order_phone_skus (org_id, phone, sku, created_at, order_id) "
+                    "VALUES (%s, %s, 'POLO-NEGRO-M', %s, %s)",
+                    (org_id, phone, created, order_id),
+                )
         return order_id
 
     def session_fingerprint(self, token_hash: bytes, now: Any, **claims: Any) -> str:
@@ -324,6 +332,16 @@ def browser(router: Any) -> Any:
         return TestClient(router, base_url="http://localhost:3000")
 
     return new
+
+
+def run_reset_requests() -> int:
+    """What the outbox cron does first: act on stored password-reset requests (lib/auth/reset_requests)."""
+    from datetime import UTC, datetime
+
+    from lib.auth import reset_requests
+    from lib.jobs import RunClock
+
+    return reset_requests.drain(RunClock.start(datetime.now(UTC), 50.0))
 
 
 def sign_in(client: Any, account: Account, **extra: str) -> Any:

@@ -10,7 +10,7 @@ import pyotp
 import pytest
 import time_machine
 
-from tests.conftest import Account, Database, sign_in
+from tests.conftest import Account, Database, run_reset_requests, sign_in
 
 NEW_PASSWORD = "Chicha-Morada-Helada-44"
 
@@ -56,6 +56,7 @@ def password_changed(db: Database, browser: Any, admin: Account, admin_client: A
 
 def password_reset(db: Database, browser: Any, admin: Account, admin_client: Any, seller: Account) -> None:
     browser().post("/api/auth/password_reset", json={"email": seller.email})
+    run_reset_requests()
     token = db.emails_to(seller.email)[-1]["token"]
     body = {"token": token, "new_password": NEW_PASSWORD}
     assert browser().post("/api/auth/password_reset/confirm", json=body).status_code == 204

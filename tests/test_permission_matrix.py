@@ -141,6 +141,21 @@ def _seed_customer(world: World) -> None:
     [world.record_id] = _owner_sql(world, "SELECT customer_id FROM orders WHERE id = %s", world.order_id)
 
 
+def _seed_dead_job(world: World) -> None:
+    """A file removal that failed for good: dead, its (sealed) payload kept for a person to decide."""
+    assert world.caller is not None
+    [world.record_id] = _owner_sql(
+        world,
+        """INSERT INTO jobs (org_id, kind, payload, status, attempts, run_after, retry_until, finished_at, last_error)
+           VALUES (%s, 'storage.delete', '\\x00', 'dead', 3, now(), now(), now(), 'gave up') RETURNING id""",
+        world.caller.org_id,
+    )
+
+
+def _invite_target(world: World) -> None:
+    _owner_sql(world, "UPDATE users SET status = 'invited' WHERE id = %s RETURNING id", world.target.id)
+
+
 def _record_path(prefix: str, suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"{prefix}/{w.record_id or uuid.uuid4()}{suffix}"
 
@@ -200,6 +215,14 @@ STATIC = {
         "PATCH", lambda w: f"/api/users/{w.target.id}", lambda w: {"role": "LOGISTICS"}
     ),
     ("DELETE", "/api/users/{id}/mfa"): Example("DELETE", lambda w: f"/api/users/{w.target.id}/mfa", success=204),
+    ("POST", "/api/users/{id}/invitation"): Example(
+        "POST", lambda w: f"/api/users/{w.target.id}/invitation", success=202, setup=_invite_target
+    ),
+    ("GET", "/api/jobs"): Example("GET", lambda w: "/api/jobs?state=dead"),
+    ("POST", "/api/jobs/{id}/retry"): Example(
+        "POST", _record_path("/api/jobs", "/retry"), success=202, setup=_seed_dead_job
+    ),
+    ("DELETE", "/api/jobs/{id}"): Example("DELETE", _record_path("/api/jobs"), success=204, setup=_seed_dead_job),
     ("GET", "/api/organization"): Example("GET", lambda w: "/api/organization"),
     ("GET", "/api/orders"): Example("GET", lambda w: "/api/orders"),
     ("POST", "/api/orders"): Example("POST", lambda w: "/api/orders", lambda w: order_payload(), success=201),
@@ -395,3 +418,46 @@ def test_route_answers_as_the_policy_says(
         assert response.json()["error"]["code"] == "forbidden"
     else:
         assert response.status_code == example.success, response.text
+
+
+# --- the steps at the door: the assigned rider's or the office's, not any LOGISTICS user's --------
+
+_DOOR_STEPS = [
+    ("deliver", "dispatched", {}),
+    ("fail_delivery", "dispatched", {"reason": "Cliente ausente"}),
+    ("reschedule", "failed_attempt", {"delivery_date": "2031-02-01"}),
+    ("return_to_sender", "failed_attempt", {"reason": "No contesta"}),
+]
+_TARGET = {"deliver": "delivered", "fail_delivery": "failed_attempt", "reschedule": "rescheduled"}
+# Who calls, on an order dispatched to a rider, and the answer.
+_DOOR_CALLERS = {
+    "LOGISTICS, not the rider": 403,
+    "LOGISTICS, the rider": 200,
+    "ADMIN": 200,
+    "SUPERVISOR": 200,
+    "SELLER, its own order": 403,
+}
+
+
+@pytest.mark.parametrize("caller", list(_DOOR_CALLERS))
+@pytest.mark.parametrize(("action", "status", "extra"), _DOOR_STEPS, ids=[step[0] for step in _DOOR_STEPS])
+def test_a_step_at_the_door_is_the_assigned_riders_or_the_offices(
+    database: Database, browser: Any, caller: str, action: str, status: str, extra: dict[str, Any]
+) -> None:
+    org = database.create_org()
+    rider = database.create_user(org, "LOGISTICS")
+    role = caller.split(",")[0]
+    account = rider if caller == "LOGISTICS, the rider" else database.create_user(org, role)
+    seller = account if role == "SELLER" else database.create_user(org, "SELLER")
+    order_id = database.create_order(org, seller, status=status, rider_id=rider.id)
+    client = browser()
+    sign_in(client, account)
+    response = client.post(f"/api/orders/{order_id}/transitions", json={"action": action, **extra}, headers=_V1)
+    assert response.status_code == _DOOR_CALLERS[caller], response.text
+    with database.connect("superuser") as conn:
+        [[stored]] = conn.execute("SELECT status FROM orders WHERE id = %s", (order_id,)).fetchall()
+    if response.status_code == 403:
+        assert response.json()["error"]["code"] == "transition_forbidden"
+        assert stored == status
+    else:
+        assert stored == _TARGET.get(action, "returned") == response.json()["status"]

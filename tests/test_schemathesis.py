@@ -74,17 +74,28 @@ def test_anonymous_run_finds_no_issue(live_server: str, tmp_path: Path) -> None:
     assert_no_failures(run(live_server, tmp_path))
 
 
-# What JSON Schema cannot say, said to schemathesis, each with its reason:
-# - an order's phone (libphonenumber), DNI/RUC (RUC check digit) and a customer lookup's
-#   "a phone, or a document type and number" are checked by the server: a schema-valid body can
-#   still be a 422 with the field named (tests/api/orders/test_capture.py has each case);
+# What JSON Schema cannot say, said to schemathesis, each with its reason. Everything it can say
+# the document says itself: required If-Match headers and their 428, integers (5.0 is one), a
+# lookup's "a phone, or a document type and number" (anyOf), every status each operation answers.
+# - whether a phone exists (libphonenumber), a RUC's check digit, a real ubigeo, a rider who is an
+#   active LOGISTICS user of the organization, an amount that fits what an order still owes: the
+#   server checks them, so a schema-valid body can still be a 422 with the field named
+#   (tests/api/orders/test_capture.py, tests/api/payments have each case);
 # - a CSV upload is a string to the schema; an empty or header-less one is a 422;
-# - a missing If-Match is 428 Precondition Required (RFC 6585), not a plain 400.
+# - a list cursor is an opaque token the server issued: any other string is a 422;
+# - a Zeus portal must be on a host of ZEUS_PORTAL_HOSTS, a setting of the deployment;
+# - a missing If-Match is 428 Precondition Required (RFC 6585), which schemathesis does not expect
+#   for a missing header by default.
 DOMAIN_RULES = """
 [[operations]]
 include-path = "/api/orders"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 422, 429]
+
+[[operations]]
+include-path = "/api/orders"
+include-method = "GET"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 422, 429]
 
 [[operations]]
 include-path = "/api/orders/{id}"

@@ -40,7 +40,7 @@ app = function_app(
         access=PUBLIC,
         body=Acceptance,
         response=SessionView,
-        errors=(404,),
+        errors=(404, 409),
         summary="Accept an invitation: set your password and sign in",
     ),
 )

@@ -81,7 +81,7 @@ app = function_app(
         access=_OWN,
         body=Confirmation,
         response=RecoveryCodes,
-        errors=(409,),
+        errors=(403, 409, 429),
         summary="Confirm enrolment with a first code; returns recovery codes once",
     ),
     Operation(
@@ -90,7 +90,7 @@ app = function_app(
         access=_OWN,
         body=Disable,
         status=204,
-        errors=(409,),
+        errors=(403, 409, 429),
         summary="Turn off two-step verification (password and code required)",
     ),
 )

@@ -32,7 +32,7 @@ app = function_app(
         access=requires(Permission.PASSWORD_CHANGE),
         body=PasswordChange,
         status=204,
-        errors=(403,),
+        errors=(403, 429),
         summary="Change your password; ends your other sessions",
     ),
 )

@@ -1,12 +1,14 @@
 """POST /api/auth/password_reset: email a reset link if the address has an account.
 
-The answer is the same whether or not it does.
+The answer, and the work done before it, are the same whether or not it does: the request is
+stored and the outbox cron sends the link (lib/auth/reset_requests). Ten requests per client
+address an hour; past that, 429.
 """
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from lib.auth.account import request_reset
+from lib.auth import reset_requests
 from lib.http import PUBLIC, Call, Operation, Reply, Schema, function_app
 from lib.http.schemas import text
 
@@ -20,7 +22,7 @@ class ResetRequested(Schema):
 
 
 def request(call: Call[ResetRequest, None]) -> Reply:
-    request_reset(call.body.email, call.meta, call.settings, datetime.now(UTC))
+    reset_requests.submit(call.body.email, call.meta, call.settings, datetime.now(UTC))
     return Reply(body=ResetRequested(status="sent_if_registered"), status=202)
 
 
@@ -33,6 +35,7 @@ app = function_app(
         body=ResetRequest,
         response=ResetRequested,
         status=202,
+        errors=(429,),
         summary="Request a password reset link by email",
     ),
 )

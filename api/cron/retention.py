@@ -5,8 +5,9 @@ in the database as functions owned by the schema owner, each recording its run i
 `maintenance_runs`:
 
 - audit events older than AUDIT_RETENTION_DAYS (90 at least);
-- sessions, one-time tokens and finished jobs 30 days after they expired, were used or
-  finished, and idle login-throttle counters.
+- sessions, one-time tokens, and done or discarded jobs 30 days after they expired, were used
+  or finished (dead jobs wait for a person: lib/dead_jobs), idle throttle counters, and
+  password-reset requests older than a day.
 """
 
 from datetime import UTC, datetime

@@ -36,14 +36,12 @@ def invite(call: Call[Invitation, None]) -> Reply:
     ctx, _ = call.require_tenant()
     body = call.body
     with tenant_transaction(ctx) as tx:
-        inviter = users.get(tx, ctx.actor.user_id) if ctx.actor.user_id else None
         user = users.invite(
             tx,
             email=body.email,
             role=body.role,
             full_name=body.full_name,
             language=body.language,
-            inviter_name=(inviter.full_name or inviter.email) if inviter else "",
             app_base_url=call.settings.app_base_url,
             now=datetime.now(UTC),
         )

@@ -1,10 +1,10 @@
 """Changing, resetting and first setting a password.
 
-- Change (signed in): needs the current password; ends the user's other sessions and sends a
-  security alert.
-- Reset: requesting one answers the same whether or not the email has an account (the caller
-  always says "if the address exists, we sent a link"); the link carries a one-hour,
-  single-use, password-reset-only token; completing it ends every session of the account.
+- Change (signed in): needs the current password (checked by lib/auth/verifier, on the same
+  allowance as login); ends the user's other sessions and sends a security alert.
+- Reset: requesting one (lib/auth/reset_requests) answers the same whether or not the email has
+  an account; the link carries a one-hour, single-use, password-reset-only token; completing it
+  ends every session of the account.
 - Invitation: the invited user sets their first password with the invitation token and is
   signed in.
 New passwords always go through lib/auth/password_policy.
@@ -18,31 +18,24 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from lib import audit
 from lib.audit import Target
-from lib.auth import credentials, one_time_tokens, sessions, throttle
+from lib.auth import credentials, one_time_tokens, sessions, verifier
 from lib.auth.credentials import Credentials
 from lib.auth.one_time_tokens import Purpose, TokenRef
 from lib.auth.password_policy import PasswordRejected, check_new_password
 from lib.auth.passwords import PasswordHasher
 from lib.config import Settings
-from lib.db import TenantTx, tenant_transaction, unscoped_transaction
+from lib.db import TenantTx, tenant_transaction
 from lib.email.outbox import enqueue_email
 from lib.http.errors import ApiError
 from lib.tenancy import Actor, RequestMeta, Role, TenantContext
 
-_FIND_ACTIVE = text("SELECT user_id, org_id, role, status FROM auth_login_candidate(:email)")
 _ACTIVATE = text(
     "UPDATE users SET status = 'active', full_name = coalesce(:full_name, full_name), updated_at = :now "
     "WHERE org_id = :org AND id = :id AND status = 'invited'"
-)
-# At most this many reset emails per address per hour, whatever the caller asks.
-RESET_REQUESTS = throttle.Rule(
-    free_failures=3,
-    window=throttle.ACCOUNT.window,
-    first_lock=throttle.ACCOUNT.max_lock,
-    max_lock=throttle.ACCOUNT.max_lock,
 )
 
 
@@ -73,43 +66,15 @@ def change_password(tx: TenantTx, session_id: UUID, current: str, new: str, sett
     creds = credentials.load(tx, user_id) if user_id else None
     if user_id is None or creds is None:
         raise ApiError("unauthorized", 401)
-    hasher = _hasher(settings)
-    if not hasher.verify(current, creds.password_hash):
-        raise ApiError("current_password_incorrect", 403)
+    attempt = verifier.begin(settings, creds.email, tx.ctx.request.client_ip, now)
+    if not attempt.password(current, creds.password_hash):
+        attempt.refuse(tx.ctx, user_id, "password_change", "password", ApiError("current_password_incorrect", 403))
+    attempt.succeeded()
     _checked(new, creds)
-    credentials.set_password_hash(tx, user_id, hasher.hash(new), now)
+    credentials.set_password_hash(tx, user_id, attempt.hasher.hash(new), now)
     sessions.revoke_user_sessions(tx, user_id, "password_changed", now, keep=session_id)
     audit.record(tx, "auth.password_changed", Target("user", user_id))
     _password_changed_alert(tx, creds, now)
-
-
-def request_reset(email: str, meta: RequestMeta, settings: Settings, now: datetime) -> None:
-    """Send a reset link if the email has an active account. Never says which happened."""
-    normalised = email.strip().lower()
-    cap = (throttle.key(settings.password_pepper.reveal(), "reset", normalised, RESET_REQUESTS),)
-    if throttle.retry_after(cap, now) is not None:
-        return
-    throttle.record_failure(cap, now)  # every request counts towards the hourly cap
-    with unscoped_transaction() as conn:
-        row = conn.execute(_FIND_ACTIVE, {"email": normalised}).one_or_none()
-    if row is None or row.status != "active":
-        return
-    ctx = TenantContext(org_id=row.org_id, actor=Actor(user_id=row.user_id, role=Role(row.role)), request=meta)
-    with tenant_transaction(ctx) as tx:
-        creds = credentials.load(tx, row.user_id)
-        if creds is None:
-            return
-        token = one_time_tokens.issue(tx, row.user_id, Purpose.PASSWORD_RESET, now)
-        minutes = int(one_time_tokens.LIFETIMES[Purpose.PASSWORD_RESET].total_seconds() // 60)
-        enqueue_email(
-            tx,
-            to=creds.email,
-            template="password_reset",
-            language=creds.language,
-            params={"link": f"{settings.app_base_url}/reset-password#token={token}", "expires_minutes": str(minutes)},
-            now=now,
-        )
-        audit.record(tx, "auth.password_reset_requested", Target("user", row.user_id))
 
 
 @contextmanager
@@ -146,7 +111,13 @@ def accept_invitation(
 ) -> tuple[str, sessions.Session]:
     """Set the first password of an invited account and sign it in; returns (token, session)."""
     with _redeeming(token, Purpose.INVITATION, "invited", password, meta, settings, now) as (tx, ref, creds):
-        tx.conn.execute(_ACTIVATE, {"org": ref.org_id, "id": ref.user_id, "full_name": full_name, "now": now})
+        try:
+            with tx.conn.begin_nested():
+                tx.conn.execute(_ACTIVATE, {"org": ref.org_id, "id": ref.user_id, "full_name": full_name, "now": now})
+        except IntegrityError:
+            # The address became an account elsewhere meanwhile (one account per address): the
+            # token's holder owns the address, so telling them reveals nothing to anyone else.
+            raise ApiError("email_unavailable", 409) from None
         signed_in = TenantTx(
             conn=tx.conn,
             ctx=TenantContext(org_id=ref.org_id, actor=Actor(user_id=ref.user_id, role=Role(creds.role)), request=meta),

@@ -30,7 +30,7 @@ _GET = text(
            u.mfa_enabled_at, u.mfa_last_step, o.name AS org_name, o.mfa_required AS org_mfa_required
     FROM users u JOIN organizations o ON o.id = u.org_id
     WHERE u.org_id = :org AND u.id = :id
-    FOR UPDATE OF u
+    FOR NO KEY UPDATE OF u
     """
 )
 _SET_PASSWORD = text(

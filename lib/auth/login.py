@@ -2,18 +2,20 @@
 
 The order matters:
 
-1. throttle check: a locked account or address gets 429 + Retry-After, before anything else;
+1. the attempt is reserved on the account's and the address's allowance (lib/auth/verifier): a
+   spent allowance gets 429 + Retry-After, before anything else;
 2. the account for the email (any organization) through `auth_login_candidate`;
 3. bcrypt verification, against a dummy hash when there is no account, so "no such user",
    "wrong password", "deactivated" and "invitation not accepted" all cost one verification and
    all answer 401 `invalid_credentials`;
-4. a failure counts against the account and the address, and is audited in the account's
-   organization when there is one (never with the attempted password);
+4. a failure stays counted, and is audited in the account's organization when there is one
+   (never with the attempted password);
 5. with a second factor enrolled, a correct password also needs a current TOTP code (not one
-   used before) or an unused recovery code; without one the answer is 401 `mfa_required`;
+   used before) or an unused recovery code; without one the answer is 401 `mfa_required`, and
+   the attempt is given back (the password was right: not a guess);
 6. success: the hash is upgraded if the cost or scheme changed, a fresh session is created, the
-   session cookie the browser already carried (if any) is revoked, the account's failure count
-   is cleared, and the login is audited.
+   session cookie the browser already carried (if any) is revoked, the attempt is given back
+   (the account's count is cleared), and the login is audited.
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ from sqlalchemy import text
 
 from lib import audit
 from lib.audit import Target
-from lib.auth import credentials, mfa, sessions, throttle
-from lib.auth.passwords import PasswordHasher
+from lib.auth import credentials, sessions, verifier
 from lib.config import Settings
 from lib.db import tenant_transaction, unscoped_transaction
 from lib.http.errors import ApiError
@@ -44,10 +45,6 @@ class LoginSuccess:
     session: sessions.Session
 
 
-def _too_many(retry: int) -> ApiError:
-    return ApiError("too_many_attempts", 429, headers={"Retry-After": str(retry)})
-
-
 def login(
     *,
     email: str,
@@ -59,31 +56,18 @@ def login(
     settings: Settings,
     now: datetime,
 ) -> LoginSuccess:
-    pepper = settings.password_pepper.reveal()
     normalised = email.strip().lower()
-    keys = throttle.login_keys(pepper, normalised, meta.client_ip)
-    retry = throttle.retry_after(keys, now)
-    if retry is not None:
-        _log.warning("login_throttled", extra={"client_ip": meta.client_ip})
-        raise _too_many(retry)
+    attempt = verifier.begin(settings, normalised, meta.client_ip, now)
 
     with unscoped_transaction() as conn:
         candidate = conn.execute(_CANDIDATE, {"email": normalised}).one_or_none()
-    hasher = PasswordHasher(pepper, settings.bcrypt_cost)
-    password_ok = hasher.verify(password, candidate.password_hash if candidate else None)
+    password_ok = attempt.password(password, candidate.password_hash if candidate else None)
 
     if candidate is None:
-        _fail(keys, None, None, "unknown_account", meta, now)
+        _fail(None, None, "unknown_account", meta)
         raise ApiError("invalid_credentials", 401)
     if not password_ok or candidate.status != "active":
-        _fail(
-            keys,
-            candidate.org_id,
-            candidate.user_id,
-            "wrong_password" if not password_ok else candidate.status,
-            meta,
-            now,
-        )
+        _fail(candidate.org_id, candidate.user_id, "wrong_password" if not password_ok else candidate.status, meta)
         raise ApiError("invalid_credentials", 401)
 
     actor = Actor(user_id=candidate.user_id, role=Role(candidate.role))
@@ -96,13 +80,13 @@ def login(
         elif creds.mfa_enabled:
             if not totp_code and not recovery_code:
                 failure = "mfa_required"
-            elif not mfa.verify_second_factor(
-                tx, candidate.user_id, creds, totp_code=totp_code, recovery_code=recovery_code, pepper=pepper, now=now
+            elif not attempt.second_factor(
+                tx, candidate.user_id, creds, totp_code=totp_code, recovery_code=recovery_code
             ):
                 failure = "invalid_mfa_code"
         if failure is None and creds is not None:
-            if candidate.password_hash and hasher.needs_rehash(candidate.password_hash):
-                credentials.set_password_hash(tx, candidate.user_id, hasher.hash(password), now)
+            if candidate.password_hash and attempt.hasher.needs_rehash(candidate.password_hash):
+                credentials.set_password_hash(tx, candidate.user_id, attempt.hasher.hash(password), now)
             token, session = sessions.create(tx, creds, settings, now)
             audit.record(
                 tx,
@@ -113,25 +97,19 @@ def login(
 
     if failure == "mfa_required":
         # The password was right: not a guess to count, but no session without the second factor.
+        attempt.succeeded()
         raise ApiError("mfa_required", 401)
     if failure is not None:
-        _fail(keys, candidate.org_id, candidate.user_id, failure, meta, now)
+        _fail(candidate.org_id, candidate.user_id, failure, meta)
         raise ApiError("invalid_mfa_code" if failure == "invalid_mfa_code" else "invalid_credentials", 401)
 
     _revoke_previous(previous_token, settings, meta, now)
-    throttle.record_success(keys[0])
+    attempt.succeeded()
     return LoginSuccess(token=token, session=session)
 
 
-def _fail(
-    keys: tuple[throttle.Key, ...],
-    org_id: UUID | None,
-    user_id: UUID | None,
-    reason: str,
-    meta: RequestMeta,
-    now: datetime,
-) -> None:
-    throttle.record_failure(keys, now)
+def _fail(org_id: UUID | None, user_id: UUID | None, reason: str, meta: RequestMeta) -> None:
+    """A failed login: it stays counted (its reservation is kept) and is audited when the account exists."""
     _log.warning("login_failed", extra={"reason": reason, "client_ip": meta.client_ip})
     if org_id is not None and user_id is not None:
         ctx = TenantContext(org_id=org_id, actor=Actor(user_id=None, role=None), request=meta)

@@ -15,37 +15,14 @@ from uuid import UUID
 
 from lib import audit
 from lib.audit import Target
-from lib.auth import credentials, sessions, totp
+from lib.auth import credentials, sessions, totp, verifier
 from lib.auth.credentials import Credentials
-from lib.auth.passwords import PasswordHasher
 from lib.config import Settings
 from lib.db import TenantTx
 from lib.email.outbox import enqueue_email
 from lib.http.errors import ApiError
 from lib.permissions import MFA_REQUIRABLE_ROLES
 from lib.tenancy import Role
-
-
-def verify_second_factor(
-    tx: TenantTx,
-    user_id: UUID,
-    creds: Credentials,
-    *,
-    totp_code: str | None,
-    recovery_code: str | None,
-    pepper: str,
-    now: datetime,
-) -> bool:
-    """A current TOTP code (never one already used) or an unused recovery code."""
-    if creds.mfa_secret is None or not creds.mfa_enabled:
-        return False
-    if totp_code:
-        secret = credentials.open_mfa_secret(tx, user_id, creds.mfa_secret)
-        step = totp.matching_step(secret, totp_code, last_step=creds.mfa_last_step, now=now)
-        return step is not None and credentials.advance_mfa_step(tx, user_id, step)
-    if recovery_code:
-        return credentials.use_recovery_code(tx, user_id, recovery_code, pepper, now)
-    return False
 
 
 def _alert(tx: TenantTx, creds: Credentials, change: str, now: datetime) -> None:
@@ -83,10 +60,11 @@ def confirm_enrolment(tx: TenantTx, session_id: UUID, code: str, settings: Setti
         raise ApiError("mfa_already_enabled", 409)
     if creds.mfa_secret is None:
         raise ApiError("mfa_not_started", 409)
-    secret = credentials.open_mfa_secret(tx, user_id, creds.mfa_secret)
-    step = totp.matching_step(secret, code, last_step=creds.mfa_last_step, now=now)
+    attempt = verifier.begin(settings, creds.email, tx.ctx.request.client_ip, now)
+    step = attempt.enrolment_code(tx, user_id, creds, code)
     if step is None:
-        raise ApiError("invalid_mfa_code", 403)
+        attempt.refuse(tx.ctx, user_id, "mfa_enrolment", "totp", ApiError("invalid_mfa_code", 403))
+    attempt.succeeded()
     credentials.enable_mfa(tx, user_id, step, now)
     codes = credentials.replace_recovery_codes(tx, user_id, settings.password_pepper.reveal())
     sessions.revoke_user_sessions(tx, user_id, "mfa_changed", now, keep=session_id)
@@ -110,19 +88,13 @@ def disable_own(
         raise ApiError("mfa_not_enrolled", 409)
     if creds.org_mfa_required and Role(creds.role) in MFA_REQUIRABLE_ROLES:
         raise ApiError("mfa_required_by_organization", 409)
-    hasher = PasswordHasher(settings.password_pepper.reveal(), settings.bcrypt_cost)
-    password_ok = hasher.verify(password, creds.password_hash)
-    factor_ok = verify_second_factor(
-        tx,
-        user_id,
-        creds,
-        totp_code=totp_code,
-        recovery_code=recovery_code,
-        pepper=settings.password_pepper.reveal(),
-        now=now,
-    )
+    attempt = verifier.begin(settings, creds.email, tx.ctx.request.client_ip, now)
+    password_ok = attempt.password(password, creds.password_hash)
+    factor_ok = attempt.second_factor(tx, user_id, creds, totp_code=totp_code, recovery_code=recovery_code)
     if not (password_ok and factor_ok):
-        raise ApiError("reauthentication_failed", 403)
+        failed = "password" if not password_ok else "second_factor"
+        attempt.refuse(tx.ctx, user_id, "mfa_disable", failed, ApiError("reauthentication_failed", 403))
+    attempt.succeeded()
     credentials.clear_mfa(tx, user_id, now)
     sessions.revoke_user_sessions(tx, user_id, "mfa_changed", now, keep=session_id)
     audit.record(tx, "auth.mfa_disabled", Target("user", user_id), before={"mfa": True}, after={"mfa": False})

@@ -79,6 +79,13 @@ class AsyncPool:
         for pooled in idle:
             _discard(pooled.conn)
 
+    def discard_idle(self) -> None:
+        """Close the idle connections (the database went away: they are dead too); the pool stays open."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for pooled in idle:
+            _discard(pooled.conn)
+
     @property
     def idle(self) -> int:
         return len(self._idle)

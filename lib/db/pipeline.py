@@ -23,7 +23,8 @@ pool (lib/db/async_pool), for handlers that are coroutines: no hand-off to a wor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,8 +38,11 @@ from sqlalchemy.types import NullType
 
 from lib.config import settings as load_settings
 from lib.db.engine import get_async_pool, get_engine
+from lib.db.failures import failure_kind
 from lib.db.session_check import CONFIRM, CONFIRM_READ, SessionCheck
 from lib.tenancy import TenantContext
+
+_log = logging.getLogger("zentro.db")
 
 Statement = tuple[TextClause, Mapping[str, Any]]
 
@@ -60,7 +64,10 @@ def _autocommit_connection() -> Iterator[psycopg.Connection[Any]]:
         try:
             yield raw
         finally:
-            raw.autocommit = False
+            if raw.broken or raw.closed:
+                sa_conn.invalidate()  # the pool must not hand it out again
+            else:
+                raw.autocommit = False
 
 
 @lru_cache(maxsize=512)
@@ -114,6 +121,10 @@ def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool =
     round trip, and the organization comes from that check; a lost bet raises SessionChanged.
     """
     read = _prepare(ctx, statements, custom_plans)
+    return _once_more_on_a_dead_connection(lambda: _send(read))
+
+
+def _send(read: _Read) -> list[list[Any]]:
     with _autocommit_connection() as raw:
         cursors = []
         try:
@@ -130,9 +141,35 @@ def tenant_read(ctx: TenantContext, *statements: Statement, custom_plans: bool =
         return read.results(context.fetchall(), rows)
 
 
+def _once_more_on_a_dead_connection[T](read: Callable[[], T]) -> T:
+    """Run a read; if its pooled connection had died (a database restart), run it once more on a
+    fresh one. Reads write nothing (a session's last_seen_at aside, which is idempotent), so
+    repeating one is safe."""
+    try:
+        return read()
+    except psycopg.OperationalError as error:
+        if failure_kind(error) != "unavailable":
+            raise
+        _log.warning("db_stale_connection_replaced")
+        # The idle connections pooled with it are as dead (what SQLAlchemy does on a disconnect it sees).
+        get_engine().dispose()
+        return read()
+
+
 async def tenant_read_async(ctx: TenantContext, *statements: Statement, custom_plans: bool = False) -> list[list[Any]]:
     """`tenant_read` on the event loop: the same statements, on a connection of the async pool."""
     read = _prepare(ctx, statements, custom_plans)
+    try:
+        return await _send_async(read)
+    except psycopg.OperationalError as error:
+        if failure_kind(error) != "unavailable":
+            raise
+        _log.warning("db_stale_connection_replaced")
+        get_async_pool().discard_idle()  # pooled before the failure: as dead as the one that failed
+        return await _send_async(read)
+
+
+async def _send_async(read: _Read) -> list[list[Any]]:
     async with get_async_pool().connection() as raw:
         cursors = []
         try:
@@ -166,16 +203,20 @@ def unscoped_once(statement: TextClause, params: Mapping[str, Any]) -> list[Any]
     Not read-only: resolving a session refreshes its last_seen_at.
     """
     sql, compiled_params = _compile(statement, params)
-    with _autocommit_connection() as raw:
-        try:
-            with raw.pipeline():
-                raw.execute("SELECT set_config('statement_timeout', %(timeout)s, true)", {"timeout": _timeout()})
-                cursor = raw.cursor(row_factory=namedtuple_row)
-                cursor.execute(sql, compiled_params)
-        except BaseException:
-            _rollback(raw)
-            raise
-        return cursor.fetchall() if _has_rows(cursor) else []
+
+    def read() -> list[Any]:
+        with _autocommit_connection() as raw:
+            try:
+                with raw.pipeline():
+                    raw.execute("SELECT set_config('statement_timeout', %(timeout)s, true)", {"timeout": _timeout()})
+                    cursor = raw.cursor(row_factory=namedtuple_row)
+                    cursor.execute(sql, compiled_params)
+            except BaseException:
+                _rollback(raw)
+                raise
+            return cursor.fetchall() if _has_rows(cursor) else []
+
+    return _once_more_on_a_dead_connection(read)
 
 
 def _has_rows(cursor: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> bool:

@@ -15,8 +15,9 @@ writes. It is for work that is about no tenant: health checks, cron bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -24,8 +25,11 @@ from sqlalchemy.exc import DBAPIError
 
 from lib.config import settings as load_settings
 from lib.db.engine import get_engine
+from lib.db.failures import note_commit
 from lib.db.session_check import CONFIRM
 from lib.tenancy import TenantContext
+
+_log = logging.getLogger("zentro.db")
 
 _SET_TENANT = text("SELECT set_config('app.org_id', :org, true), set_config('statement_timeout', :timeout, true)")
 _SET_TIMEOUT = text("SELECT set_config('statement_timeout', :timeout, true)")
@@ -50,20 +54,60 @@ def tenant_transaction(ctx: TenantContext) -> Iterator[TenantTx]:
     if not isinstance(ctx, TenantContext):
         raise TypeError("tenant_transaction needs a TenantContext")
     check = ctx.session_check
-    with get_engine().begin() as conn:
+
+    def first(conn: Connection) -> None:
         if check is not None and check.pending:
             # A session still on trust (lib/db/session_check) is checked first, and sets the organization.
             check.settle(list(conn.execute(CONFIRM, check.params(_timeout()))))
         else:
             conn.execute(_SET_TENANT, {"org": str(ctx.org_id), "timeout": _timeout()})
+
+    with _transaction(first) as conn:
         yield TenantTx(conn=conn, ctx=ctx)
 
 
 @contextmanager
 def unscoped_transaction() -> Iterator[Connection]:
-    with get_engine().begin() as conn:
-        conn.execute(_SET_TIMEOUT, {"timeout": _timeout()})
+    with _transaction(lambda conn: conn.execute(_SET_TIMEOUT, {"timeout": _timeout()})) as conn:
         yield conn
+
+
+@contextmanager
+def _transaction(first: Callable[[Connection], object]) -> Iterator[Connection]:
+    """A transaction whose first statement is `first`, committed when the block ends without error.
+
+    A pooled connection the database dropped while it sat idle (a restart, pg_terminate_backend)
+    fails on that first statement, before anything was written: it is discarded (with every
+    connection pooled before it, by SQLAlchemy's disconnect handling) and the transaction starts
+    again, once, on a fresh connection, so the request does not fail on a stale pool."""
+    engine = get_engine()
+    for attempt in (1, 2):
+        conn = engine.connect()
+        transaction = conn.begin()
+        try:
+            first(conn)
+        except DBAPIError as error:
+            conn.close()
+            if attempt == 1 and error.connection_invalidated:
+                _log.warning("db_stale_connection_replaced")
+                continue
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        break
+    try:
+        yield conn
+    except BaseException:
+        if transaction.is_active:
+            with suppress(DBAPIError):  # a dead connection cannot roll back; the error that killed it says more
+                transaction.rollback()
+        raise
+    else:
+        transaction.commit()
+        note_commit()
+    finally:
+        conn.close()
 
 
 def database_reachable() -> bool:

@@ -4,6 +4,8 @@ Plain text with `string.Template` placeholders (`$org_name`); `lib.email.templat
 escaping every value for the HTML part. Placeholders available:
 
 - invitation: `$inviter_name`, `$org_name`, `$role_label`, `$expires` ("3 días");
+- invitation_unavailable: `$inviter_name`, `$org_name` (an invitation to an address that already
+  has an account in another organization: a notice, no link);
 - password_reset: `$expires` ("30 minutos");
 - password_changed, mfa_changed: `$when` ("el 24/11/2026 a las 05:15 (hora de Lima, UTC-5)"),
   `$from_ip` ("desde la dirección IP 203.0.113.7" or "desde una dirección IP desconocida").
@@ -86,6 +88,28 @@ COPY: dict[str, dict[str, Copy]] = {
                 "The invitation expires in $expires and can be used only once.",
                 "If you were not expecting this invitation or do not know who sent it, ignore this "
                 "email: no account will be created.",
+            ),
+        ),
+    },
+    "invitation_unavailable": {
+        "es": Copy(
+            subject="$inviter_name intentó invitarte a “$org_name” en Zentro",
+            before=(
+                "$inviter_name intentó invitar esta dirección de correo a unirse a “$org_name” en Zentro.",
+                "Esta dirección ya tiene una cuenta de Zentro en otra organización, y cada dirección puede "
+                "pertenecer a una sola organización, así que no se creó ninguna cuenta nueva.",
+                "Si quieres unirte a “$org_name”, pide a $inviter_name que invite otra dirección tuya. "
+                "Si no conoces a quien te invitó, ignora este correo: tu cuenta no cambió.",
+            ),
+        ),
+        "en": Copy(
+            subject="$inviter_name tried to invite you to “$org_name” on Zentro",
+            before=(
+                "$inviter_name tried to invite this email address to join “$org_name” on Zentro.",
+                "This address already has a Zentro account with another organization, and an address can "
+                "belong to one organization only, so no new account was created.",
+                "If you want to join “$org_name”, ask $inviter_name to invite another address of yours. "
+                "If you do not know who invited you, ignore this email: your account has not changed.",
             ),
         ),
     },

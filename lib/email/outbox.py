@@ -8,10 +8,11 @@ by Resend. Storing the rendered text, rather than rendering again at delivery, k
 byte-identical even across a deploy that changed the wording (Resend refuses a reused key with
 a different payload).
 
-A transient failure is retried with backoff; Retry-After is honoured up to an hour (Resend
-remembers idempotency keys for 24 hours, and the links in these emails expire sooner). A
-configuration error (wrong API key, unverified sender) halts the run and leaves every email
-queued, since no email could succeed until someone fixes it.
+A transient failure is retried with backoff for up to 72 hours (lib/jobs); Retry-After is honoured
+up to an hour (Resend remembers idempotency keys for 24 hours, and the links in these emails
+expire sooner). An email still failing after that is kept, sealed, for an ADMIN to retry or
+discard (lib/dead_jobs). A configuration error (wrong API key, unverified sender) halts the run
+and leaves every email queued, since no email could succeed until someone fixes it.
 
 The transport is Resend when RESEND_API_KEY is set (always, in production and preview), else a
 directory of .eml files (MAIL_DIR, `.data/mail` for `./scripts/dev`) a developer can open.
@@ -38,9 +39,9 @@ from lib.email.transport import (
 )
 
 KIND = "email"
-
-
 MAX_RETRY_AFTER_SECONDS = 3600.0
+# The longest one send may take: ResendTransport's connect (5 s) and read (10 s) timeouts, and margin.
+SEND_SECONDS = 20.0
 
 
 def enqueue_email(
@@ -99,5 +100,8 @@ def deliver(job: jobs.Job) -> str:
         raise jobs.GiveUp(f"{exc.code} ({exc.status})") from None
 
 
-def drain_outbox(now: datetime, *, limit: int = 50) -> jobs.DrainReport:
-    return jobs.drain(KIND, deliver, now, limit=limit)
+EMAIL = jobs.Kind(KIND, deliver, job_seconds=SEND_SECONDS)
+
+
+def drain_outbox(clock: jobs.RunClock, *, limit: int = 50) -> jobs.DrainReport:
+    return jobs.drain(EMAIL, clock, limit=limit)

@@ -13,6 +13,7 @@ included; values in the subject are cut at 60 characters.
 Templates and their parameters (all strings):
 
 - `invitation`: org_name, inviter_name, role_label (see `role_label()`), link, expires_hours;
+- `invitation_unavailable`: org_name, inviter_name;
 - `password_reset`: link, expires_minutes;
 - `password_changed`: when (ISO 8601 with a UTC offset), ip ("" when unknown);
 - `mfa_changed`: change ("enabled" | "disabled" | "reset_by_admin"), when, ip.
@@ -38,6 +39,7 @@ DEFAULT_LANGUAGE: Language = "es"
 
 TEMPLATE_PARAMS: Mapping[str, frozenset[str]] = {
     "invitation": frozenset({"org_name", "inviter_name", "role_label", "link", "expires_hours"}),
+    "invitation_unavailable": frozenset({"org_name", "inviter_name"}),
     "password_reset": frozenset({"link", "expires_minutes"}),
     "password_changed": frozenset({"when", "ip"}),
     "mfa_changed": frozenset({"change", "when", "ip"}),
@@ -95,6 +97,9 @@ def render(template: str, language: str, params: Mapping[str, str]) -> RenderedE
             "expires": _duration(_count(clean, "expires_hours"), "hour", lang),
         }
         link = _link(clean["link"])
+    elif template == "invitation_unavailable":
+        copy = COPY[template][lang]
+        values = {"inviter_name": _required(clean, "inviter_name"), "org_name": _required(clean, "org_name")}
     elif template == "password_reset":
         copy = COPY[template][lang]
         values = {"expires": _duration(_count(clean, "expires_minutes"), "minute", lang)}

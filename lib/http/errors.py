@@ -54,6 +54,11 @@ def not_found() -> ApiError:
     return ApiError("not_found", 404)
 
 
+def service_unavailable(retry_after_seconds: int) -> ApiError:
+    """503: a part we depend on (the database) is down for now; the client may retry after a while."""
+    return ApiError("service_unavailable", 503, headers={"Retry-After": str(retry_after_seconds)})
+
+
 def object_not_found(kind: str, object_id: object, actor_id: object) -> ApiError:
     """404 for a record the caller cannot see, whether it does not exist or belongs to another
     organization (the two must look the same); the security log keeps the attempt, since a run

@@ -23,6 +23,7 @@ from the query string Vercel also passes them in.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import inspect
 import re
@@ -40,6 +41,7 @@ from lib.auth import sessions
 from lib.auth.sessions import Session
 from lib.config import Settings
 from lib.config import settings as load_settings
+from lib.db.failures import retrying_conflicts
 from lib.db.pipeline import confirm_session
 from lib.db.session_check import SessionChanged, SessionCheck
 from lib.http.authentication import authenticate, remembered
@@ -155,7 +157,10 @@ async def _dispatch(op: Operation, request: Request, config: Settings, path_para
     # Authentication (a database read) and the handler share one worker thread: one hop, through
     # asyncio's executor (context variables copied, as anyio does): anyio.to_thread's hand-off
     # cost about 0.16 ms more per request (measured with scripts/bench_orders).
-    return _response(op, await asyncio.to_thread(_run, op, request, raw, config, path_params))
+    # A transaction Postgres rolled back to break a deadlock runs again (lib/db/failures), unless the
+    # handler had already committed something.
+    run = functools.partial(_run, op, request, raw, config, path_params)
+    return _response(op, await asyncio.to_thread(retrying_conflicts, run))
 
 
 def _bet(op: Operation, request: Request, meta: RequestMeta, config: Settings) -> tuple[Session, TenantContext] | None:

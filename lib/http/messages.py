@@ -145,6 +145,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "An order with that external reference already exists.",
     ),
     "invalid_cursor": ("El cursor de paginación no es válido.", "The pagination cursor is not valid."),
+    "filter_not_in_view": (
+        "Solo puedes filtrar por datos que tu rol ve en un pedido; revisa los detalles.",
+        "You can only filter on what your role sees of an order; see the details.",
+    ),
     "csv_encoding": (
         "El archivo no está en UTF-8 (línea {line}). Guárdalo como «CSV UTF-8» y vuelve a subirlo.",
         "The file is not UTF-8 (line {line}). Save it as “CSV UTF-8” and upload it again.",
@@ -238,9 +242,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Este cliente ya fue anonimizado.",
         "This customer was already anonymised.",
     ),
-    "database_unavailable": (
-        "La base de datos no está disponible. Inténtalo de nuevo en unos segundos.",
-        "The database is unavailable. Try again in a few seconds.",
+    "job_not_dead": (
+        "Solo un trabajo fallido (muerto) puede reintentarse o descartarse.",
+        "Only a dead (failed) job can be retried or discarded.",
+    ),
+    "user_not_invited": (
+        "Este usuario ya aceptó su invitación o está desactivado: no hay invitación que reenviar.",
+        "This user has already accepted their invitation or is deactivated: there is no invitation to resend.",
+    ),
+    "service_unavailable": (
+        "El servicio no está disponible por un momento. Inténtalo de nuevo en unos segundos.",
+        "The service is briefly unavailable. Try again in a few seconds.",
+    ),
+    "portal_host_not_allowed": (
+        "Esa dirección no es la del portal de Zeus. Usa la dirección oficial del portal (https://).",
+        "That address is not the Zeus portal's. Use the portal's official address (https://).",
     ),
     "internal_error": (
         "Ocurrió un error inesperado. Si persiste, repórtalo con el request_id.",

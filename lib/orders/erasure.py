@@ -4,10 +4,11 @@ A merchant must keep the fact of a sale (amounts, dates, what was sold, for acco
 but not who bought it once the person asks to be forgotten. Anonymising a customer replaces
 their name, phone, document, email and street address, on the customer record and on every
 order's snapshot, with placeholders that keep the database's rules (a phone under +999, which
-is no country's code, unique per customer), removes the words and keys name search indexed, clears
-payer names, and removes every payment proof (screenshots show names and accounts) from
-storage, through the same queued deletion as a deleted payment. District and ubigeo stay: they
-describe an area, not a person. The audit event records counts, never the erased values.
+is no country's code, unique per customer), removes the words and keys name search indexed,
+files the orders for the duplicate check under the placeholder instead of the phone, clears payer
+names, and removes every payment proof (screenshots show names and accounts) from storage,
+through the same queued deletion as a deleted payment. District and ubigeo stay: they describe an
+area, not a person. The audit event records counts, never the erased values.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from lib.storage import deletions
 ANONYMOUS_NAME = "Cliente anonimizado"
 ANONYMOUS_ADDRESS = "Dirección anonimizada"
 
-_LOCK = text("SELECT id, anonymised_at FROM customers WHERE org_id = :org AND id = :id FOR UPDATE")
+_LOCK = text("SELECT id, anonymised_at FROM customers WHERE org_id = :org AND id = :id FOR NO KEY UPDATE")
 _CUSTOMER = text(
     """
     UPDATE customers SET name = :name, phone = '+999' || lpad(nextval('anonymous_phone_seq')::text, 11, '0'),
@@ -54,7 +55,7 @@ _PAYMENTS = text(
     UPDATE payments p SET payer_name = NULL, proof_key = NULL, proof_content_type = NULL, proof_bytes = NULL,
         proof_sha256 = NULL, proof_original_sha256 = NULL, proof_filename = NULL, proof_uploaded_at = NULL,
         version = version + 1, updated_at = :now
-    FROM (SELECT id, proof_key FROM payments WHERE org_id = :org AND order_id = ANY(:orders) FOR UPDATE) old
+    FROM (SELECT id, proof_key FROM payments WHERE org_id = :org AND order_id = ANY(:orders) FOR NO KEY UPDATE) old
     WHERE p.org_id = :org AND p.id = old.id
     RETURNING old.proof_key
     """
@@ -76,6 +77,7 @@ def anonymise(tx: TenantTx, customer_id: uuid.UUID, now: datetime) -> tuple[Anon
         raise object_not_found("customer", customer_id, tx.ctx.actor.user_id)
     if row.anonymised_at is not None:
         raise ApiError("customer_anonymised", 409)
+    store.unfile_customer_for_duplicates(tx, customer_id)  # its phones, before the orders lose them
     placeholder: Any = tx.conn.execute(
         _CUSTOMER, {"org": org, "id": customer_id, "name": ANONYMOUS_NAME, "now": now}
     ).one()
@@ -96,6 +98,7 @@ def anonymise(tx: TenantTx, customer_id: uuid.UUID, now: datetime) -> tuple[Anon
             },
         )
     ]
+    store.file_customer_for_duplicates(tx, customer_id)
     order_ids = [order_id for order_id, _ in orders]
     keys: list[str] = []
     if order_ids:

@@ -8,7 +8,8 @@
   with = + - @, a tab or a carriage return, or their full-width forms) gets a leading
   apostrophe, as OWASP recommends. Phones (+51...) are shown that way too; they stay text.
 - In the caller's view: LOGISTICS' columns are those of their delivery view (no prices,
-  payment status, document or email); every other role gets the office columns.
+  payment status, document or email); every other role gets the office columns. Its filters
+  too: one on a field the view hides is refused before the count (lib.orders.queryable).
 - Audited: who exported which filter, before the first byte leaves.
 """
 

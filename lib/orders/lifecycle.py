@@ -17,15 +17,18 @@ Three statuses are kept apart, as the best order systems do:
 Each transition names the roles that may make it and what it requires. A transition from the
 wrong status is refused with 409 (`invalid_transition`), by the wrong role with 403
 (`transition_forbidden`), without what it requires with 422 (`transition_requirement`).
-A SELLER may only cancel their own order while it is still pending.
+A SELLER may only cancel their own order while it is still pending. The steps at the door
+(deliver, fail, reschedule, return) are the assigned rider's: LOGISTICS takes them only on an
+order whose `rider_id` it is, the office roles on any.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from uuid import UUID
 
-from lib.tenancy import Role
+from lib.tenancy import Actor, Role
 
 
 class Status(StrEnum):
@@ -55,6 +58,16 @@ class Transition:
     roles: frozenset[Role]
     requires: frozenset[Requirement] = frozenset()
     outcome: str | None = None  # delivery_outcome it records
+    # LOGISTICS may take it only as the order's rider: the door is the assigned rider's business.
+    assigned_rider_only: bool = False
+
+    def allows(self, actor: Actor, rider_id: UUID | None) -> bool:
+        """Whether `actor` may take this step on an order whose rider is `rider_id` (status aside)."""
+        if actor.role is None or actor.role not in self.roles:
+            return False
+        if self.assigned_rider_only and actor.role == Role.LOGISTICS:
+            return rider_id is not None and rider_id == actor.user_id
+        return True
 
 
 _OFFICE = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -69,7 +82,14 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "dispatch", frozenset({Status.READY}), Status.DISPATCHED, _WAREHOUSE, frozenset({Requirement.COURIER})
         ),
-        Transition("deliver", frozenset({Status.DISPATCHED}), Status.DELIVERED, _WAREHOUSE, outcome="delivered"),
+        Transition(
+            "deliver",
+            frozenset({Status.DISPATCHED}),
+            Status.DELIVERED,
+            _WAREHOUSE,
+            outcome="delivered",
+            assigned_rider_only=True,
+        ),
         Transition(
             "fail_delivery",
             frozenset({Status.DISPATCHED}),
@@ -77,6 +97,7 @@ TRANSITIONS: dict[str, Transition] = {
             _WAREHOUSE,
             frozenset({Requirement.REASON}),
             outcome="failed",
+            assigned_rider_only=True,
         ),
         Transition(
             "reschedule",
@@ -84,6 +105,7 @@ TRANSITIONS: dict[str, Transition] = {
             Status.RESCHEDULED,
             _WAREHOUSE,
             frozenset({Requirement.DELIVERY_DATE}),
+            assigned_rider_only=True,
         ),
         Transition(
             "redispatch",
@@ -99,6 +121,7 @@ TRANSITIONS: dict[str, Transition] = {
             _WAREHOUSE,
             frozenset({Requirement.REASON}),
             outcome="returned",
+            assigned_rider_only=True,
         ),
         Transition(
             "cancel",
@@ -121,6 +144,7 @@ EDITABLE = frozenset({Status.PENDING, Status.CONFIRMED, Status.PREPARING, Status
 SELLER_EDITABLE = frozenset({Status.PENDING})
 
 
-def transitions_from(status: Status, role: Role) -> list[str]:
-    """The actions `role` could take on an order in `status` (for the client's buttons)."""
-    return [t.action for t in TRANSITIONS.values() if status in t.sources and role in t.roles]
+def transitions_from(status: Status, actor: Actor, rider_id: UUID | None) -> list[str]:
+    """The actions `actor` could take on an order in `status` whose rider is `rider_id` (the
+    client's buttons)."""
+    return [t.action for t in TRANSITIONS.values() if status in t.sources and t.allows(actor, rider_id)]

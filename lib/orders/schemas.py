@@ -10,7 +10,7 @@ gets `Order`.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -140,6 +140,18 @@ class CustomerLookup(Schema):
     phone: Annotated[str, text(min_length=6, max_length=32)] | None = None
     document_type: DocumentType | None = None
     document_number: Annotated[str, text(min_length=5, max_length=20)] | None = None
+
+    # What the types cannot say, for the OpenAPI document (scripts/openapi.py): a phone, or both
+    # halves of a document (lib.orders.service.lookup_customer refuses anything else with 422).
+    json_schema_extra: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"required": ["phone"], "properties": {"phone": {"type": "string"}}},
+            {
+                "required": ["document_type", "document_number"],
+                "properties": {"document_type": {"type": "string"}, "document_number": {"type": "string"}},
+            },
+        ]
+    }
 
 
 # --- responses ----------------------------------------------------------------------------------

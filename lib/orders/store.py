@@ -22,8 +22,10 @@ from sqlalchemy import TextClause, text
 
 from lib.db import TenantTx
 from lib.db.versioned import update_versioned
+from lib.orders import queryable
 from lib.orders.lifecycle import LOGISTICS_VISIBLE
 from lib.orders.name_search import KeyWalk, key_walk, name_keys
+from lib.orders.queryable import Term
 from lib.orders.schemas import OrderFilters
 from lib.orders.validation import NewCustomer, NewItem, NewOrder, name_words, search_name
 from lib.tenancy import Role, TenantContext
@@ -157,17 +159,56 @@ _DELETE_KEYS = text(
     """
 )
 _DELETE_ITEMS = text("DELETE FROM order_items WHERE org_id = :org AND order_id = :order")
+# Per (phone, sku) of a new order, one seek in order_phone_skus to the first live order after the
+# 24-hour mark; the earliest of an order's matches is its duplicate (migration 0009).
 _DUPLICATES = text(
     """
-    SELECT DISTINCT ON (w.idx) w.idx, o.id
+    SELECT DISTINCT ON (w.idx) w.idx, k.order_id
     FROM unnest(CAST(:idx AS integer[]), CAST(:phones AS text[]), CAST(:skus AS text[])) AS w(idx, phone, sku)
-    JOIN orders o ON o.org_id = :org AND o.customer_phone = w.phone AND o.created_at > :since
-                     AND o.status <> 'cancelled'
-    JOIN order_items i ON i.org_id = :org AND i.order_id = o.id AND i.sku = w.sku
-    ORDER BY w.idx, o.created_at, o.id
+    CROSS JOIN LATERAL (
+        SELECT k.created_at, k.order_id FROM order_phone_skus k
+        WHERE k.org_id = :org AND k.phone = w.phone AND k.sku = w.sku AND k.created_at > :since
+        ORDER BY k.created_at, k.order_id LIMIT 1) k
+    ORDER BY w.idx, k.created_at, k.order_id
     """
 )
-_LOCK_NUMBERING = text("SELECT next_order_number FROM organizations WHERE id = :org FOR UPDATE")
+_INSERT_PHONE_SKUS = text(
+    """
+    INSERT INTO order_phone_skus (org_id, phone, sku, created_at, order_id)
+    SELECT :org, phone, sku, :now, order_id
+    FROM unnest(CAST(:order_ids AS uuid[]), CAST(:phones AS text[]), CAST(:skus AS text[])) AS t(order_id, phone, sku)
+    """
+)
+_FILE_PHONE_SKUS_OF = text(
+    """
+    INSERT INTO order_phone_skus (org_id, phone, sku, created_at, order_id)
+    SELECT DISTINCT :org, :phone, i.sku, :created_at, i.order_id FROM order_items i
+    WHERE i.org_id = :org AND i.order_id = :order
+    """
+)
+_UNFILE_PHONE_SKUS_OF = text(
+    """
+    DELETE FROM order_phone_skus k USING order_items i
+    WHERE i.org_id = :org AND i.order_id = :order
+      AND k.org_id = :org AND k.phone = :phone AND k.sku = i.sku AND k.created_at = :created_at AND k.order_id = :order
+    """
+)
+_UNFILE_CUSTOMER_PHONES = text(
+    """
+    DELETE FROM order_phone_skus k
+    USING (SELECT DISTINCT customer_phone FROM orders WHERE org_id = :org AND customer_id = :customer) o
+    WHERE k.org_id = :org AND k.phone = o.customer_phone
+    """
+)
+_FILE_CUSTOMER_ORDERS = text(
+    """
+    INSERT INTO order_phone_skus (org_id, phone, sku, created_at, order_id)
+    SELECT DISTINCT o.org_id, o.customer_phone, i.sku, o.created_at, o.id
+    FROM orders o JOIN order_items i ON i.org_id = o.org_id AND i.order_id = o.id
+    WHERE o.org_id = :org AND o.customer_id = :customer AND o.status <> 'cancelled'
+    """
+)
+_LOCK_NUMBERING = text("SELECT next_order_number FROM organizations WHERE id = :org FOR NO KEY UPDATE")
 _EXISTING_REFS = text("SELECT external_ref FROM orders WHERE org_id = :org AND external_ref = ANY(:refs)")
 _ITEMS = text(
     "SELECT order_id, sku, name, quantity, unit_price_cents, line_total_cents FROM order_items "
@@ -249,6 +290,45 @@ def insert_orders(
     )
     insert_items(tx, [(order_id, order.items) for order_id, order in orders])
     insert_name_words(tx, [(order_id, now, order.customer.name) for order_id, order in orders])
+    filed = [(order_id, order.customer.phone, sku) for order_id, order in orders for sku in _skus(order.items)]
+    tx.conn.execute(
+        _INSERT_PHONE_SKUS,
+        {
+            "org": tx.ctx.org_id,
+            "now": now,
+            "order_ids": [order_id for order_id, _, _ in filed],
+            "phones": [phone for _, phone, _ in filed],
+            "skus": [sku for _, _, sku in filed],
+        },
+    )
+
+
+def _skus(items: Sequence[NewItem]) -> list[str]:
+    return list(dict.fromkeys(item.sku for item in items))  # an order may list a SKU twice
+
+
+def file_for_duplicates(tx: TenantTx, order_id: uuid.UUID, phone: str, created_at: datetime) -> None:
+    """File a live order's stored items under `phone` for the duplicate check (after its phone or
+    items changed; unfile the old ones first)."""
+    params = {"org": tx.ctx.org_id, "order": order_id, "phone": phone, "created_at": created_at}
+    tx.conn.execute(_FILE_PHONE_SKUS_OF, params)
+
+
+def unfile_for_duplicates(tx: TenantTx, order_id: uuid.UUID, phone: str, created_at: datetime) -> None:
+    """Take an order out of the duplicate check: its stored items under `phone`, its current one.
+    Before its items or phone change, and when it is cancelled (cancelled orders do not count)."""
+    params = {"org": tx.ctx.org_id, "order": order_id, "phone": phone, "created_at": created_at}
+    tx.conn.execute(_UNFILE_PHONE_SKUS_OF, params)
+
+
+def unfile_customer_for_duplicates(tx: TenantTx, customer_id: uuid.UUID) -> None:
+    """Erasure, before the orders' phones are rewritten: every entry under the phones they hold."""
+    tx.conn.execute(_UNFILE_CUSTOMER_PHONES, {"org": tx.ctx.org_id, "customer": customer_id})
+
+
+def file_customer_for_duplicates(tx: TenantTx, customer_id: uuid.UUID) -> None:
+    """Erasure, after: the customer's live orders filed again under the placeholder they now hold."""
+    tx.conn.execute(_FILE_CUSTOMER_ORDERS, {"org": tx.ctx.org_id, "customer": customer_id})
 
 
 def insert_name_words(tx: TenantTx, orders: Iterable[tuple[uuid.UUID, datetime, str]]) -> None:
@@ -319,7 +399,8 @@ def replace_items(tx: TenantTx, order_id: uuid.UUID, items: Sequence[NewItem]) -
 def find_duplicates(
     tx: TenantTx, orders: Sequence[tuple[uuid.UUID, NewOrder]], now: datetime
 ) -> list[uuid.UUID | None]:
-    """For each new order, an order for the same phone sharing an item in the last 24 hours.
+    """For each new order, the earliest order for the same phone sharing an item in the last 24
+    hours, cancelled ones aside: one index seek per (phone, sku), whatever the phone's count.
 
     Earlier orders of the same batch count too (a file that lists the same order twice). A
     likely double capture is flagged, not refused: the customer may really want two.
@@ -333,7 +414,7 @@ def find_duplicates(
             phones.append(order.customer.phone)
             skus.append(item.sku)
     params = {"org": tx.ctx.org_id, "since": now - timedelta(hours=24), "idx": idx, "phones": phones, "skus": skus}
-    found: dict[int, uuid.UUID] = {row.idx: row.id for row in tx.conn.execute(_DUPLICATES, params)}
+    found: dict[int, uuid.UUID] = {row.idx: row.order_id for row in tx.conn.execute(_DUPLICATES, params)}
     earlier: dict[str, list[tuple[uuid.UUID, frozenset[str]]]] = {}
     result: list[uuid.UUID | None] = []
     for index, (order_id, order) in enumerate(orders):
@@ -361,7 +442,9 @@ def existing_external_refs(tx: TenantTx, refs: Sequence[str]) -> set[str]:
 def lock(tx: TenantTx, order_id: uuid.UUID, scope: Scope) -> Any:
     """The order row, locked for this transaction, if the scope sees it."""
     clause, params = scope.sql()
-    statement = text(f"SELECT {ORDER_COLUMNS} {_FROM} WHERE o.org_id = :org AND o.id = :id{clause} FOR UPDATE OF o")
+    statement = text(
+        f"SELECT {ORDER_COLUMNS} {_FROM} WHERE o.org_id = :org AND o.id = :id{clause} FOR NO KEY UPDATE OF o"
+    )
     return tx.conn.execute(statement, {"org": tx.ctx.org_id, "id": order_id, **params}).one_or_none()
 
 
@@ -447,8 +530,13 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LIMA).astimezone(UTC)
 
 
-def _search(q: str) -> tuple[str, dict[str, Any]] | KeyWalk:
-    """How `q` is searched: an order code, a phone, a document, or words of the customer's name.
+_NOTHING: tuple[str, dict[str, Any]] = (" AND false", {})
+_EVERY_TERM = frozenset(Term)
+
+
+def _search(q: str, terms: frozenset[Term]) -> tuple[str, dict[str, Any]] | KeyWalk:
+    """How `q` is searched: an order code, a phone, a document, or words of the customer's name,
+    each only if it is one of `terms` (what the caller's view shows: lib.orders.queryable).
 
     A name is searched by walking one key of order_name_keys (a KeyWalk, see page_statement); a
     name of one- and two-letter words only, which has no key, by the orders themselves."""
@@ -457,24 +545,32 @@ def _search(q: str) -> tuple[str, dict[str, Any]] | KeyWalk:
     q = q.strip()
     compact = q.replace(" ", "").replace("-", "")
     if q.upper().startswith(CODE_PREFIX) and q[len(CODE_PREFIX) :].isdigit():
+        if Term.CODE not in terms:
+            return _NOTHING
         return " AND o.number = :q_number", {"q_number": int(q[len(CODE_PREFIX) :])}
     if compact.lstrip("+").isdigit():
-        clauses = ["o.document_number = :q_document"]
-        params: dict[str, Any] = {"q_document": compact.lstrip("+")}
-        if len(compact.lstrip("+")) <= 9:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if Term.DOCUMENT in terms:
+            clauses.append("o.document_number = :q_document")
+            params["q_document"] = compact.lstrip("+")
+        if Term.CODE in terms and len(compact.lstrip("+")) <= 9:
             clauses.append("o.number = :q_number")
             params["q_number"] = int(compact.lstrip("+"))
-        try:
-            params["q_phone"] = normalise_phone(compact)
-            clauses.append("o.customer_phone = :q_phone")
-        except InvalidIdentifier:
-            pass
-        return f" AND ({' OR '.join(clauses)})", params
+        if Term.PHONE in terms:
+            try:
+                params["q_phone"] = normalise_phone(compact)
+                clauses.append("o.customer_phone = :q_phone")
+            except InvalidIdentifier:
+                pass
+        return (f" AND ({' OR '.join(clauses)})", params) if clauses else _NOTHING
     if compact.isalnum() and any(c.isdigit() for c in compact) and 5 <= len(compact) <= 15:
+        if Term.DOCUMENT not in terms:
+            return _NOTHING
         return " AND o.document_number = :q_document", {"q_document": compact.upper()}  # a foreign ID
     words = name_words(q)[:5]
-    if not words:
-        return " AND false", {}
+    if not words or Term.NAME not in terms:
+        return _NOTHING
     walk = key_walk(words)
     if walk is not None:
         return walk
@@ -507,10 +603,11 @@ def _after_prefix(prefix: str) -> str:
 
 
 def is_name_search(filters: OrderFilters) -> bool:
-    """Whether the list searches names: its best plan depends on how common the words are."""
+    """Whether the list searches names: its best plan depends on how common the words are. (What
+    a term is read as does not depend on the caller; whether it is searched at all does.)"""
     if filters.q is None:
         return False
-    search = _search(filters.q)
+    search = _search(filters.q, _EVERY_TERM)
     return isinstance(search, KeyWalk) or search[0].startswith(" AND EXISTS")
 
 
@@ -532,12 +629,17 @@ def page_statement(
     rows come newest first, the words left are checked on each, and only then is the order read
     (a LATERAL subquery fenced with OFFSET 0, so the planner cannot swap the walk for a join that
     reads every order of the organization and sorts). The page stops at `limit`, so it reads
-    about as many rows as it returns, or the key's rows when fewer orders match."""
+    about as many rows as it returns, or the key's rows when fewer orders match.
+
+    Filters and search terms are only those the caller's view shows (lib.orders.queryable): a
+    filter outside it is refused here, before any SQL, whoever the caller."""
+    reach = queryable.reach(ctx.actor.role)
+    reach.require(filters)
     clauses: list[str] = []
     params: dict[str, Any] = {"org": ctx.org_id}
     source = "orders o"
     at, order_id = "o.created_at", "o.id"  # the (created_at, id) the page is ordered and cut by
-    search = _search(filters.q) if filters.q else None
+    search = _search(filters.q, reach.terms) if filters.q else None
     if isinstance(search, KeyWalk):
         source = (
             "order_name_keys k CROSS JOIN LATERAL "

@@ -1,6 +1,7 @@
 """Order rows to the view a role may see: `Order`, or `DeliveryOrder` for LOGISTICS.
 
-Field visibility is decided here, by choosing the schema: there is no field to forget to blank
+Field visibility is decided here, by choosing the schema (lib.orders.queryable.view_of, which also
+derives what each role may filter and search on from it): there is no field to forget to blank
 out, because LOGISTICS' shapes have no price, total, payment status, document or email at all.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from lib.orders.lifecycle import SELLER_OWN_ACTIONS, Status, transitions_from
+from lib.orders.queryable import view_of
 from lib.orders.schemas import (
     Address,
     Customer,
@@ -38,7 +40,7 @@ SUMMARY_COLUMNS = (
 
 
 def for_delivery(ctx: TenantContext) -> bool:
-    return ctx.actor.role == Role.LOGISTICS
+    return view_of(ctx.actor.role) is DeliveryOrder
 
 
 def amount_to_collect(row: Any) -> int:
@@ -60,7 +62,7 @@ def actions(ctx: TenantContext, row: Any) -> list[str]:
         if row.seller_id != ctx.actor.user_id:
             return []
         return [action for action, sources in SELLER_OWN_ACTIONS.items() if status in sources]
-    return transitions_from(status, role)
+    return transitions_from(status, ctx.actor, row.rider_id)
 
 
 def _address(row: Any) -> Address:

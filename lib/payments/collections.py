@@ -60,7 +60,7 @@ _INSERT = text(
 _OPEN_SETTLEMENT = text(
     """
     SELECT id FROM settlements
-    WHERE org_id = :org AND rider_id = :rider AND currency = :currency AND status = 'open' FOR UPDATE
+    WHERE org_id = :org AND rider_id = :rider AND currency = :currency AND status = 'open' FOR NO KEY UPDATE
     """
 )
 # What a delivered cash-on-delivery order was to collect: its total less verified prepayments.
@@ -118,12 +118,12 @@ _SETTLEMENT_COLLECTIONS = text(
     WHERE org_id = :org AND settlement_id = :id ORDER BY paid_at, id
     """
 )
-_LOCK_SETTLEMENT = text("SELECT * FROM settlements WHERE org_id = :org AND id = :id FOR UPDATE")
+_LOCK_SETTLEMENT = text("SELECT * FROM settlements WHERE org_id = :org AND id = :id FOR NO KEY UPDATE")
 _LOCK_ORDERS = text(
     """
     SELECT o.id FROM orders o WHERE o.org_id = :org AND o.id IN (
         SELECT p.order_id FROM payments p WHERE p.org_id = :org AND p.settlement_id = :id)
-    ORDER BY o.id FOR UPDATE
+    ORDER BY o.id FOR NO KEY UPDATE
     """
 )
 _VERIFY_COLLECTIONS = text(

@@ -137,7 +137,7 @@ class ProofFile:
 
 
 def download(ctx: TenantContext, payment_id: uuid.UUID) -> ProofFile:
-    """The proof's bytes, with the type its content was verified as when it was uploaded."""
+    """The proof's bytes, with the type its content was verified as when it was uploaded; audited."""
     row = service.visible(ctx, payment_id)  # the tenant and role checks of the payment itself
     if row.proof_key is None:
         raise ApiError("proof_missing", 404)
@@ -148,4 +148,9 @@ def download(ctx: TenantContext, payment_id: uuid.UUID) -> ProofFile:
         raise ApiError("proof_missing", 404) from None
     except StorageError:
         raise ApiError("storage_unavailable", 503, headers={"Retry-After": "30"}) from None
+    # Who saw which proof (a payer's bank screenshot): audited like an export, before it leaves.
+    with tenant_transaction(ctx) as tx:
+        audit.record(
+            tx, "payment.proof_downloaded", Target("payment", payment_id), after={"order_id": str(row.order_id)}
+        )
     return ProofFile(data=stored.data, content_type=row.proof_content_type, filename=row.proof_filename)

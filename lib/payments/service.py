@@ -56,7 +56,7 @@ _LOCK_PAYMENT = text(
     f"""
     SELECT {views.PAYMENT_COLUMNS}, s.status AS settlement_status
     FROM payments p LEFT JOIN settlements s ON s.org_id = p.org_id AND s.id = p.settlement_id
-    WHERE p.org_id = :org AND p.id = :id FOR UPDATE OF p
+    WHERE p.org_id = :org AND p.id = :id FOR NO KEY UPDATE OF p
     """
 )
 _TOUCH_SETTLEMENT = text("UPDATE settlements SET version = version + 1 WHERE org_id = :org AND id = :id")

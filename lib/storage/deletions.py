@@ -24,6 +24,8 @@ from lib.storage.selection import object_store
 KIND = "storage.delete"
 # The request that caused a removal tries it at once; the queued job is the fallback, due later.
 FALLBACK_DELAY = timedelta(minutes=5)
+# The longest one removal may take: the blob store's connect (5 s) and request (30 s) timeouts, and margin.
+DELETE_SECONDS = 40.0
 _log = logging.getLogger("zentro.storage")
 
 
@@ -54,5 +56,8 @@ def _handle(job: jobs.Job) -> str:
     return "deleted"
 
 
-def drain_deletions(now: datetime, *, limit: int = 50) -> jobs.DrainReport:
-    return jobs.drain(KIND, _handle, now, limit=limit)
+DELETION = jobs.Kind(KIND, _handle, job_seconds=DELETE_SECONDS)
+
+
+def drain_deletions(clock: jobs.RunClock, *, limit: int = 50) -> jobs.DrainReport:
+    return jobs.drain(DELETION, clock, limit=limit)

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from lib import audit
+from lib.audit import Target
 from lib.config import settings
 from lib.db import TenantTx, tenant_transaction
 from lib.http.errors import ApiError, object_not_found
@@ -69,6 +71,9 @@ def screenshot(ctx: TenantContext, order_id: uuid.UUID) -> Screenshot:
         raise ApiError("not_found", 404) from None
     except StorageError:
         raise ApiError("storage_unavailable", 503) from None
+    # The portal page shows a recipient's name, document, phone and address: audited like an export.
+    with tenant_transaction(ctx) as tx:
+        audit.record(tx, "shipment.screenshot_downloaded", Target("order", order_id), after={"carrier": row.carrier})
     stamp = row.last_sync_at.strftime("%Y%m%d-%H%M%S") if row.last_sync_at else "zeus"
     return Screenshot(data=stored.data, filename=f"zeus-{stamp}.png")
 
@@ -77,7 +82,7 @@ def _visible_order(tx: TenantTx, order_id: uuid.UUID, *, lock: bool = False) -> 
     clause, params = Scope.for_context(tx.ctx).sql()
     statement = text(
         f"SELECT o.status, o.carrier FROM orders o WHERE o.org_id = :org AND o.id = :id{clause}"
-        + (" FOR UPDATE" if lock else "")
+        + (" FOR NO KEY UPDATE" if lock else "")
     )
     row = tx.conn.execute(statement, {"org": tx.ctx.org_id, "id": order_id, **params}).one_or_none()
     if row is None:

@@ -11,14 +11,15 @@ Never twice:
   an attempt that registered the shipment and then failed (the tracking page broke, the function
   died before the commit) is followed by one that finds it instead of registering it again;
 - one live job per shipment: re-queueing only happens from `needs_review`, and a job's lease
-  (ZEUS_LEASE) outlasts a whole cron run, so no two workers hold the same job.
+  (lib/jobs: twice REGISTRATION_SECONDS) outlasts the attempt, so no two workers hold the same job.
 
 Failures: transient ones (timeouts, the portal or Browserbase down, no tracking page) are retried
-with backoff (lib/jobs: 30 s, 1, 2, 4, 8 min), up to MAX_ATTEMPTS; permanent ones (credentials
-rejected, not connected, district not served, the portal refused the form or changed) and the
-last transient one put the shipment in `needs_review` with a screenshot of the page in private
-storage. A person fixes the cause and asks again (`request_retry`). The order shows the state,
-the tracking code, the last sync time and the problem.
+with backoff (lib/jobs: 30 s, 1, 2, 4, 8 min...) while RETRY_BUDGET lasts; permanent ones
+(credentials rejected, not connected, district not served, the portal refused the form or
+changed) and the last transient one put the shipment in `needs_review` with a screenshot of the
+page in private storage, and end the job: the shipment holds what a person needs. A person fixes
+the cause and asks again (`request_retry`). The order shows the state, the tracking code, the
+last sync time and the problem.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -48,11 +49,13 @@ if TYPE_CHECKING:
 
 CARRIER = "zeus"
 KIND = "zeus.shipment"
-MAX_ATTEMPTS = 6
-# The cron runs at most 300 s (vercel.json); a lease twice that long is never cut short by a
-# slow run, only by a dead one.
-ZEUS_LEASE_SECONDS = 600
+# Transient failures are retried for this long (about six attempts), then a person looks.
+RETRY_BUDGET = timedelta(minutes=30)
+# The longest one registration may take: a Browserbase session and a dozen portal steps.
+REGISTRATION_SECONDS = 90.0
 JOBS_PER_RUN = 8
+# The Zeus cron may run 300 s (vercel.json); the rest is margin for the last job's bookkeeping.
+RUN_SECONDS = 280.0
 
 _log = logging.getLogger("zentro.zeus")
 
@@ -75,7 +78,7 @@ _LOAD = text(
     WHERE s.org_id = :org AND s.id = :id
     """
 )
-_LOCK = text("SELECT order_id, state, screenshot_key FROM shipments WHERE org_id = :org AND id = :id FOR UPDATE")
+_LOCK = text("SELECT order_id, state, screenshot_key FROM shipments WHERE org_id = :org AND id = :id FOR NO KEY UPDATE")
 _REGISTERED = text(
     """
     UPDATE shipments SET state = 'registered', tracking_code = :tracking, attempts = :attempts, last_sync_at = :now,
@@ -112,7 +115,7 @@ def queue(tx: TenantTx, order_id: uuid.UUID, now: datetime) -> bool:
     ).scalar_one_or_none()
     if shipment_id is None:
         return False
-    jobs.enqueue(tx, KIND, {"shipment_id": str(shipment_id)}, now, max_attempts=MAX_ATTEMPTS)
+    jobs.enqueue(tx, KIND, {"shipment_id": str(shipment_id)}, now, budget=RETRY_BUDGET)
     return True
 
 
@@ -120,8 +123,8 @@ def of_order(tx: TenantTx, order_id: uuid.UUID) -> Any:
     return tx.conn.execute(OF_ORDER, {"org": tx.ctx.org_id, "order_id": order_id}).one_or_none()
 
 
-def drain(now: datetime, *, limit: int = JOBS_PER_RUN) -> jobs.DrainReport:
-    return jobs.drain(KIND, handle, now, limit=limit, lease_seconds=ZEUS_LEASE_SECONDS)
+def drain(clock: jobs.RunClock, *, limit: int = JOBS_PER_RUN) -> jobs.DrainReport:
+    return jobs.drain(jobs.Kind(KIND, handle, job_seconds=REGISTRATION_SECONDS), clock, limit=limit)
 
 
 def handle(job: jobs.Job) -> str:
@@ -147,7 +150,7 @@ def handle(job: jobs.Job) -> str:
             found = None
             _log.error("zeus_credentials_unopenable", extra={"org_id": str(job.org_id)})
     if found is None:
-        _fail(ctx, shipment_id, job, Failure("zeus_not_connected", "", permanent=True), None)
+        return _fail(ctx, shipment_id, job, Failure("zeus_not_connected", "", permanent=True), None)
     credentials, _ = found
     form = _form(row)
     screenshot: bytes | None = None
@@ -160,16 +163,16 @@ def handle(job: jobs.Job) -> str:
                     screenshot = _screenshot(page)
                 raise
     except PortalError as error:
-        _fail(ctx, shipment_id, job, Failure(error.problem, error.detail, error.permanent), screenshot)
+        return _fail(ctx, shipment_id, job, Failure(error.problem, error.detail, error.permanent), screenshot)
     except BrowserUnavailable as error:
-        _fail(ctx, shipment_id, job, Failure("browser_unavailable", str(error), permanent=False), None)
+        return _fail(ctx, shipment_id, job, Failure("browser_unavailable", str(error), permanent=False), None)
     except BrowserNotConfigured as error:
         # No Zeus job can run: stop the whole run and keep every job queued (lib/jobs.Halt).
         raise jobs.Halt(f"browser_not_configured: {error}") from None
     except Exception as error:  # noqa: BLE001 - a bug, not the portal: kept for Sentry, retried as transient
         _log.exception("zeus_shipment_error", extra={"shipment_id": str(shipment_id)})
         report_exception(error, request_id=f"job-{job.id}", method="JOB", path=KIND)
-        _fail(
+        return _fail(
             ctx, shipment_id, job, Failure("zeus_unexpected_error", type(error).__name__, permanent=False), screenshot
         )
     _registered(ctx, shipment_id, job, tracking)
@@ -220,10 +223,9 @@ def _registered(ctx: TenantContext, shipment_id: uuid.UUID, job: jobs.Job, track
     _log.info("zeus_shipment_registered", extra={"shipment_id": str(shipment_id), "attempt": job.attempt})
 
 
-def _fail(
-    ctx: TenantContext, shipment_id: uuid.UUID, job: jobs.Job, failure: Failure, screenshot: bytes | None
-) -> NoReturn:
-    """Record the failure on the shipment, then raise what lib/jobs needs: RetryLater or GiveUp."""
+def _fail(ctx: TenantContext, shipment_id: uuid.UUID, job: jobs.Job, failure: Failure, screenshot: bytes | None) -> str:
+    """Record the failure on the shipment; raise RetryLater while retrying makes sense, else end the
+    job (the shipment needs review, and keeps what a person needs: its problem and screenshot)."""
     now = datetime.now(UTC)
     final = failure.permanent or job.final_attempt
     key = _store_screenshot(ctx.org_id, screenshot) if final and screenshot else None
@@ -257,7 +259,7 @@ def _fail(
         extra={"shipment_id": str(shipment_id), "problem": failure.problem, "attempt": job.attempt, "final": final},
     )
     if final:
-        raise jobs.GiveUp(failure.problem)
+        return f"needs_review: {failure.problem}"
     raise jobs.RetryLater(failure.problem)
 
 

@@ -38,7 +38,7 @@ def test_healthy_when_the_database_answers(client: Any) -> None:
 def test_unavailable_when_the_database_does_not_answer(client: Any, database_down: None) -> None:
     response = client.get("/api/health")
     assert response.status_code == 503
-    assert response.json()["error"]["code"] == "database_unavailable"
+    assert response.json()["error"]["code"] == "service_unavailable"
     assert response.headers["retry-after"] == "5"
     assert "nonexistent" not in response.text  # no connection details leak
     assert response.headers["strict-transport-security"] == SECURITY_HEADERS["Strict-Transport-Security"]

@@ -16,9 +16,12 @@ Errors have Resend's shape: `{"statusCode": 403, "name": "invalid_api_key", "mes
 `fail_next()` makes the next requests fail (before authentication, like an overloaded edge):
 with any status, a Retry-After, a non-JSON body, or *after* accepting the email (the
 "response lost" case a retry must not duplicate); `stall_next()` accepts the next email and
-waits before answering, so a client's read timeout fires. `requests` logs every request seen.
+waits before answering, so a client's read timeout fires; `hang` (seconds) makes every request
+wait that long before anything else happens (a provider that hangs), then fail with 503.
+`requests` logs every request seen, as it arrives.
 
-`fake_resend` (function scope) hands each test a reset fake on one server per session. A test
+`fake_resend` (function scope) hands each test a reset fake on one server per session; `resend`
+also points the app's email transport at it. A test
 module loads the fixtures with `pytest_plugins = ["tests.fakes.resend_api"]` (an import would
 also work, but then pytest cannot rewrite this module's asserts and ruff sees F811).
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 import uuid
@@ -86,11 +90,13 @@ class FakeResend:
     _idempotent: dict[str, tuple[str, str]] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
+    hang: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self._lock:
             self.api_key = DEFAULT_API_KEY
+            self.hang = 0.0
             self.deliveries.clear()
             self.requests.clear()
             self._idempotent.clear()
@@ -126,6 +132,11 @@ class FakeResend:
         headers = {name.lower(): value for name, value in request.headers.items()}
         with self._lock:
             self.requests.append({"headers": headers, "body": raw})
+            hang = self.hang
+        if hang:
+            await asyncio.sleep(hang)
+            return _error(503, "application_error")
+        with self._lock:
             failure = self._failures.pop(0) if self._failures else None
             if failure is not None and not failure.after_delivery:
                 return _failure_response(failure)
@@ -203,3 +214,24 @@ def fake_resend(fake_resend_server: FakeResend) -> FakeResend:
     """The session's fake Resend API, emptied for this test."""
     fake_resend_server.reset()
     return fake_resend_server
+
+
+@pytest.fixture
+def resend(database: Any, fake_resend: FakeResend) -> Iterator[FakeResend]:
+    """The app's email transport pointed at the fake, with no other email queued (jobs still
+    pending from earlier tests are marked done, so each test drains only its own)."""
+    from lib.config import settings
+
+    saved = {name: os.environ.get(name) for name in ("RESEND_API_KEY", "RESEND_API_URL")}
+    os.environ["RESEND_API_KEY"] = fake_resend.api_key
+    os.environ["RESEND_API_URL"] = fake_resend.url
+    settings.cache_clear()
+    with database.connect("superuser") as conn:
+        conn.execute("UPDATE jobs SET status = 'done', payload = NULL WHERE status IN ('pending', 'running')")
+    yield fake_resend
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    settings.cache_clear()

@@ -207,3 +207,12 @@ def test_browserbase_settings_come_together_and_a_local_api_url_is_refused_when_
     with pytest.raises(ConfigError, match="BROWSERBASE_BASE_URL"):
         Settings.from_env(prod_env(BROWSERBASE_BASE_URL="http://127.0.0.1:9"))
     assert Settings.from_env(prod_env()).browserbase_base_url is None
+
+
+def test_zeus_portal_hosts_are_host_names_only() -> None:
+    listed = Settings.from_env(prod_env(ZEUS_PORTAL_HOSTS="Portal.Zeus.pe, zeus-backup.pe."))
+    assert listed.zeus_portal_hosts == frozenset({"portal.zeus.pe", "zeus-backup.pe"})
+    assert Settings.from_env(prod_env()).zeus_portal_hosts == frozenset()  # none: no portal is accepted
+    for bad in ("https://portal.zeus.pe", "portal.zeus.pe:443", "portal.zeus.pe/login", "localhost", "*.zeus.pe"):
+        with pytest.raises(ConfigError, match="ZEUS_PORTAL_HOSTS"):
+            Settings.from_env(prod_env(ZEUS_PORTAL_HOSTS=bad))

@@ -57,6 +57,26 @@ def test_a_returning_customer_is_found_again_by_phone_or_document(shop: Shop) ->
     assert missing.status_code == 404
 
 
+def test_every_customer_lookup_is_audited_with_who_and_whom_never_what_was_typed(shop: Shop) -> None:
+    order = shop.capture()
+    customer_id = order["customer"]["id"]
+    assert shop["seller"].post("/api/customers/lookup", json={"phone": "987654321"}).status_code == 200
+    assert shop["seller"].post("/api/customers/lookup", json={"phone": "912345678"}).status_code == 404
+    assert shop["seller"].post("/api/customers/lookup", json={"phone": "12"}).status_code == 422  # refused: no event
+    with shop.database.connect("superuser") as conn:
+        events = conn.execute(
+            "SELECT actor_user_id, target_type, target_id, after FROM audit_events "
+            "WHERE org_id = %s AND action = 'customer.looked_up' ORDER BY seq",
+            (shop.org,),
+        ).fetchall()
+    seller = shop.accounts["seller"].id
+    assert events == [
+        (seller, "customer", customer_id, {"by": ["phone"], "found": True}),
+        (seller, "customer", None, {"by": ["phone"], "found": False}),
+    ]
+    assert "987654321" not in str(events) and "912345678" not in str(events)
+
+
 def test_same_phone_and_a_shared_item_within_a_day_is_flagged_not_refused(shop: Shop) -> None:
     first = shop.capture()
     again = shop.capture(items=[{"sku": "GORRA-01", "name": "Gorra bordada", "quantity": 3, "unit_price_cents": 2500}])

@@ -102,14 +102,14 @@ def test_logistics_exports_its_delivery_view_and_the_office_everything(shop: Sho
 
 def test_every_export_is_audited_with_its_filter(shop: Shop) -> None:
     shop.capture("admin")
-    _rows(shop["logistics"].get("/api/orders/export?channel=whatsapp"))
+    _rows(shop["logistics"].get("/api/orders/export?ubigeo=150122"))  # a filter its view shows
     with shop.database.connect("superuser") as conn:
         [(actor, role, after)] = conn.execute(
             "SELECT actor_user_id, actor_role, after FROM audit_events WHERE org_id = %s AND action = 'order.exported'",
             (shop.org,),
         ).fetchall()
     assert (actor, role) == (shop.accounts["logistics"].id, "LOGISTICS")
-    assert after["filters"] == {"channel": "whatsapp"} and after["rows"] == 0
+    assert after["filters"] == {"ubigeo": "150122"} and after["rows"] == 0
     assert "total" not in after["columns"]
 
 

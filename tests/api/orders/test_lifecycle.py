@@ -4,13 +4,17 @@ stale versions refused without a change; every change on the order's timeline.""
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
 
 from lib.orders.lifecycle import SELLER_OWN_ACTIONS, TRANSITIONS, Status, transitions_from
-from lib.tenancy import Role
+from lib.tenancy import Actor, Role
 from tests.api.orders.conftest import Shop
+from tests.conftest import sign_in
+
+AT_THE_DOOR = {"deliver", "fail_delivery", "reschedule", "return_to_sender"}
 
 # --- the declared machine ------------------------------------------------------------------------
 
@@ -38,7 +42,25 @@ def test_the_machine_states_its_requirements_and_roles() -> None:
     assert Role.LOGISTICS not in TRANSITIONS["cancel"].roles
     assert Role.SELLER not in TRANSITIONS["deliver"].roles
     assert set(SELLER_OWN_ACTIONS) == {"cancel"} and SELLER_OWN_ACTIONS["cancel"] == {Status.PENDING}
-    assert transitions_from(Status.READY, Role.LOGISTICS) == ["dispatch"]
+    logistics = Actor(uuid.uuid4(), Role.LOGISTICS)
+    assert transitions_from(Status.READY, logistics, None) == ["dispatch"]
+
+
+def test_the_steps_at_the_door_are_declared_the_assigned_riders() -> None:
+    assert {action for action, rule in TRANSITIONS.items() if rule.assigned_rider_only} == AT_THE_DOOR
+    rider, other = Actor(uuid.uuid4(), Role.LOGISTICS), Actor(uuid.uuid4(), Role.LOGISTICS)
+    for action in AT_THE_DOOR:
+        rule = TRANSITIONS[action]
+        assert rule.allows(rider, rider.user_id)
+        assert not rule.allows(other, rider.user_id) and not rule.allows(rider, None)
+        for office in (Role.ADMIN, Role.SUPERVISOR):
+            assert rule.allows(Actor(uuid.uuid4(), office), rider.user_id)
+            assert rule.allows(Actor(uuid.uuid4(), office), None)  # a carrier's order
+        assert not rule.allows(Actor(rider.user_id, Role.SELLER), rider.user_id)
+    # Any LOGISTICS user still prepares and dispatches: only the door is the rider's.
+    assert TRANSITIONS["dispatch"].allows(other, rider.user_id) and TRANSITIONS["prepare"].allows(other, None)
+    assert transitions_from(Status.DISPATCHED, rider, rider.user_id) == ["deliver", "fail_delivery"]
+    assert transitions_from(Status.DISPATCHED, other, rider.user_id) == []
 
 
 # --- through the API ------------------------------------------------------------------------------
@@ -67,7 +89,7 @@ def test_a_failed_attempt_is_rescheduled_then_returned(shop: Shop) -> None:
     order = shop.capture()
     for action, who in (("confirm", "admin"), ("prepare", "logistics"), ("mark_ready", "logistics")):
         order = shop.step(order, action, who)
-    order = shop.step(order, "dispatch", "logistics", carrier="olva")
+    order = shop.step(order, "dispatch", "logistics", rider_id=str(shop.accounts["logistics"].id))
     order = shop.step(order, "fail_delivery", "logistics", reason="Cliente ausente")
     assert (order["status"], order["delivery_outcome"], order["status_reason"]) == (
         "failed_attempt",
@@ -93,9 +115,14 @@ REFUSED = [
     ("admin", "pending", "cancel", {"reason": "   "}, 422, "transition_requirement"),
     ("logistics", "ready", "dispatch", {}, 422, "transition_requirement"),
     ("admin", "ready", "dispatch", {"rider_id": "00000000-0000-0000-0000-000000000001"}, 422, "transition_requirement"),
-    ("logistics", "dispatched", "fail_delivery", {}, 422, "transition_requirement"),
-    ("logistics", "failed_attempt", "reschedule", {}, 422, "transition_requirement"),
-    ("logistics", "failed_attempt", "reschedule", {"delivery_date": "2020-01-01"}, 422, "transition_requirement"),
+    ("supervisor", "dispatched", "fail_delivery", {}, 422, "transition_requirement"),
+    ("admin", "failed_attempt", "reschedule", {}, 422, "transition_requirement"),
+    ("supervisor", "failed_attempt", "reschedule", {"delivery_date": "2020-01-01"}, 422, "transition_requirement"),
+    # A carrier's order (no rider): its door is the office's, no LOGISTICS user's.
+    ("logistics", "dispatched", "deliver", {}, 403, "transition_forbidden"),
+    ("logistics", "dispatched", "fail_delivery", {"reason": "Ausente"}, 403, "transition_forbidden"),
+    ("logistics", "failed_attempt", "reschedule", {"delivery_date": "2031-02-01"}, 403, "transition_forbidden"),
+    ("logistics", "failed_attempt", "return_to_sender", {"reason": "x"}, 403, "transition_forbidden"),
     ("admin", "delivered", "cancel", {"reason": "x"}, 409, "invalid_transition"),
     ("logistics", "confirmed", "prepare", {"carrier": "olva"}, 422, "transition_requirement"),
     ("admin", "pending", "confirm", {"delivery_date": "2031-01-01"}, 422, "transition_requirement"),
@@ -141,6 +168,61 @@ def test_refused_steps_say_why_and_change_nothing(
     body = response.json()["error"]
     assert body["code"] == error and body["message"]
     assert shop.row(order["id"]) == before
+
+
+# The steps at the door, each from a status it leaves and with what it needs.
+DOOR_STEPS = [
+    ("deliver", "dispatched", {}),
+    ("fail_delivery", "dispatched", {"reason": "Cliente ausente"}),
+    ("reschedule", "failed_attempt", {"delivery_date": "2031-02-01"}),
+    ("return_to_sender", "rescheduled", {"reason": "No contesta"}),
+]
+
+
+@pytest.fixture
+def rider(shop: Shop, browser: Any) -> str:
+    """A second LOGISTICS user, signed in as `rider`: the one the orders below are assigned to."""
+    account = shop.database.create_user(shop.org, "LOGISTICS", full_name="Rider")
+    shop.accounts["rider"] = account
+    shop.clients["rider"] = browser()
+    sign_in(shop.clients["rider"], account)
+    return str(account.id)
+
+
+def _assigned(shop: Shop, status: str, rider_id: str) -> dict[str, Any]:
+    """An order dispatched to `rider_id`, then taken (by the office) to `status`."""
+    order = shop.capture()
+    for action in ("confirm", "prepare", "mark_ready"):
+        order = shop.step(order, action)
+    order = shop.step(order, "dispatch", rider_id=rider_id)
+    if status in ("failed_attempt", "rescheduled"):
+        order = shop.step(order, "fail_delivery", reason="Ausente")
+    if status == "rescheduled":
+        order = shop.step(order, "reschedule", delivery_date="2031-01-20")
+    assert order["status"] == status
+    return order
+
+
+@pytest.mark.parametrize(("action", "status", "extra"), DOOR_STEPS, ids=[step[0] for step in DOOR_STEPS])
+def test_a_step_at_the_door_is_the_assigned_riders_or_the_offices(
+    shop: Shop, rider: str, action: str, status: str, extra: dict[str, Any]
+) -> None:
+    order = _assigned(shop, status, rider)
+    before = shop.row(order["id"])
+    refused = _post(shop, "logistics", order, action, **extra)  # LOGISTICS, not this order's rider
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "transition_forbidden"
+    assert shop.row(order["id"]) == before
+    # The buttons say the same: the rider has the step, the other LOGISTICS user does not.
+    assert action not in shop["logistics"].get(f"/api/orders/{order['id']}").json()["actions"]
+    assert action in shop["rider"].get(f"/api/orders/{order['id']}").json()["actions"]
+
+    for who in ("rider", "admin", "supervisor"):
+        fresh = _assigned(shop, status, rider)
+        assert action in shop[who].get(f"/api/orders/{fresh['id']}").json()["actions"], who
+        done = _post(shop, who, fresh, action, **extra)
+        assert done.status_code == 200, (who, done.text)
+        assert done.json()["status"] == TRANSITIONS[action].target.value
 
 
 def test_a_seller_may_cancel_their_own_pending_order_with_a_reason(shop: Shop) -> None:

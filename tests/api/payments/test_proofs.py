@@ -98,6 +98,23 @@ def test_a_proof_is_served_as_a_sandboxed_attachment_of_its_verified_type(shop: 
     assert "proofs/" not in str(view) and "blob" not in str(view).lower()
 
 
+def test_every_proof_download_is_audited_with_who_and_which(shop: PaymentShop) -> None:
+    payment = shop.paid(shop.capture())
+    assert shop.upload(payment, png_bytes(), "yape.png", "image/png").status_code == 200
+    assert shop["logistics"].get(f"/api/payments/{payment['id']}/proof").status_code == 403  # refused: not audited
+    assert shop.audit("payment.proof_downloaded") == []
+    assert shop["supervisor"].get(f"/api/payments/{payment['id']}/proof").status_code == 200
+    [event] = shop.audit("payment.proof_downloaded")
+    assert (event["target_type"], event["target_id"]) == ("payment", payment["id"])
+    assert event["after"] == {"order_id": payment["order_id"]}
+    with shop.database.connect("superuser") as conn:
+        [[actor, role]] = conn.execute(
+            "SELECT actor_user_id, actor_role FROM audit_events WHERE org_id = %s AND action = 'payment.proof_downloaded'",
+            (shop.org,),
+        ).fetchall()
+    assert (actor, role) == (shop.accounts["supervisor"].id, "SUPERVISOR")
+
+
 def test_the_same_screenshot_for_two_payments_is_flagged(shop: PaymentShop) -> None:
     first = shop.paid(shop.capture(), operation_number="111")
     second = shop.paid(shop.capture(), operation_number="222")
@@ -153,6 +170,7 @@ def test_anonymising_a_customer_removes_proofs_and_personal_data(shop: PaymentSh
 def test_a_failed_removal_is_retried_by_the_outbox_cron(shop: PaymentShop, monkeypatch: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from lib.jobs import RunClock
     from lib.storage import deletions
     from lib.storage.objects import StorageError
 
@@ -170,6 +188,6 @@ def test_a_failed_removal_is_retried_by_the_outbox_cron(shop: PaymentShop, monke
     assert response.status_code == 204
     assert added.exists()  # storage was down: the job keeps the removal
     monkeypatch.undo()
-    report = deletions.drain_deletions(datetime.now(UTC) + timedelta(minutes=10), limit=100_000)
+    report = deletions.drain_deletions(RunClock.start(datetime.now(UTC) + timedelta(minutes=10), 3600.0), limit=100_000)
     assert report.done >= 1
     assert not added.exists()

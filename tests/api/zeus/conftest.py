@@ -31,9 +31,10 @@ class Zeus:
     portal_url: str
 
     def drain(self, minutes_ahead: float = 0) -> Any:
+        from lib.jobs import RunClock
         from lib.zeus import shipments
 
-        return shipments.drain(datetime.now(UTC) + timedelta(minutes=minutes_ahead))
+        return shipments.drain(RunClock.start(datetime.now(UTC) + timedelta(minutes=minutes_ahead), 280.0))
 
 
 @pytest.fixture

@@ -78,6 +78,25 @@ def test_a_bad_portal_url_is_refused_and_nothing_is_stored(shop: ZeusShop, porta
     assert shop.count("integrations") == 0
 
 
+@pytest.mark.parametrize(
+    "portal_url",
+    [
+        "https://zeus-portal.example.net",  # a look-alike
+        "https://zeus.example-courier.pe.attacker.example",  # the real name as a prefix
+        "https://example-courier.pe",  # the parent domain
+        "https://portal.zeus.example-courier.pe",  # a subdomain nobody listed
+    ],
+)
+def test_a_portal_on_a_host_not_listed_is_refused_and_nothing_is_stored(shop: ZeusShop, portal_url: str) -> None:
+    response = shop.connect(portal_url, **{"Accept-Language": "en"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "portal_host_not_allowed" and error["message"].startswith("That address is not")
+    assert shop.count("integrations") == 0
+    # The same request to the listed host (ZEUS_PORTAL_HOSTS, tests/conftest.py) is accepted.
+    assert shop.connect(URL).status_code == 201
+
+
 def test_unknown_fields_are_refused(shop: ZeusShop) -> None:
     body = {"portal_url": URL, "username": USERNAME, "password": PASSWORD, "org_id": str(shop.org)}
     assert shop["admin"].put("/api/integrations/zeus", json=body).status_code == 422

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from tests.conftest import Account, Database, sign_in
+from tests.conftest import Account, Database, run_reset_requests, sign_in
 
 NEW_PASSWORD = "Lomo-Saltado-con-Arroz-9"
 
@@ -26,6 +26,13 @@ def admin(database: Database, browser: Any) -> tuple[Account, Any]:
 def invite(client: Any, email: str, role: str = "SELLER") -> Any:
     response = client.post("/api/users", json={"email": email, "role": role, "full_name": "Invitada"})
     assert response.status_code == 201, response.text
+    return response
+
+
+def request_reset(browser: Any, email: str) -> Any:
+    """Ask for a reset link, then let the outbox cron act on the request (it queues the email)."""
+    response = browser().post("/api/auth/password_reset", json={"email": email})
+    run_reset_requests()
     return response
 
 
@@ -56,7 +63,7 @@ def test_tokens_have_one_purpose(database: Database, browser: Any, admin: tuple[
     email = new_email()
     invite(admin_client, email)
     invitation_token = database.emails_to(email)[0]["token"]
-    assert browser().post("/api/auth/password_reset", json={"email": account.email}).status_code == 202
+    assert request_reset(browser, account.email).status_code == 202
     reset_token = next(m for m in database.emails_to(account.email) if m["template"] == "password_reset")["token"]
 
     # An invitation token cannot reset a password, and a reset token cannot accept an invitation.
@@ -77,7 +84,7 @@ def test_a_reset_ends_every_session_and_the_old_password(
     database: Database, browser: Any, admin: tuple[Account, Any]
 ) -> None:
     account, admin_client = admin
-    browser().post("/api/auth/password_reset", json={"email": account.email})
+    request_reset(browser, account.email)
     token = database.emails_to(account.email)[-1]["token"]
     assert admin_client.get("/api/auth/session").status_code == 200
     done = browser().post("/api/auth/password_reset/confirm", json={"token": token, "new_password": NEW_PASSWORD})
@@ -95,7 +102,7 @@ def test_a_reset_ends_every_session_and_the_old_password(
 
 def test_reset_tokens_expire_after_an_hour(database: Database, browser: Any, admin: tuple[Account, Any]) -> None:
     account, _ = admin
-    browser().post("/api/auth/password_reset", json={"email": account.email})
+    request_reset(browser, account.email)
     token = database.emails_to(account.email)[-1]["token"]
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=61)):
         late = browser().post("/api/auth/password_reset/confirm", json={"token": token, "new_password": NEW_PASSWORD})
@@ -106,8 +113,8 @@ def test_reset_tokens_expire_after_an_hour(database: Database, browser: Any, adm
 
 def test_a_newer_reset_voids_the_older_link(database: Database, browser: Any, admin: tuple[Account, Any]) -> None:
     account, _ = admin
-    browser().post("/api/auth/password_reset", json={"email": account.email})
-    browser().post("/api/auth/password_reset", json={"email": account.email})
+    request_reset(browser, account.email)
+    request_reset(browser, account.email)
     first, second = [m["token"] for m in database.emails_to(account.email) if m["template"] == "password_reset"][-2:]
     assert (
         browser()
@@ -123,27 +130,57 @@ def test_a_newer_reset_voids_the_older_link(database: Database, browser: Any, ad
     )
 
 
-def test_requesting_a_reset_answers_the_same_whether_or_not_the_email_exists(
+def _reset_bookkeeping(database: Database) -> tuple[int, ...]:
+    """What a reset request could have written: stored requests, tokens, queued jobs, audit events."""
+    with database.connect("superuser") as conn:
+        return tuple(
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # fixed table names
+            for table in ("password_reset_requests", "auth_tokens", "jobs", "audit_events")
+        )
+
+
+def test_requesting_a_reset_answers_the_same_and_does_the_same_work_whether_or_not_the_email_exists(
     database: Database, browser: Any, admin: tuple[Account, Any]
 ) -> None:
     account, _ = admin
     stranger = new_email()
-    known = browser().post("/api/auth/password_reset", json={"email": account.email})
-    unknown = browser().post("/api/auth/password_reset", json={"email": stranger})
-    assert (
-        (known.status_code, known.json())
-        == (unknown.status_code, unknown.json())
-        == (202, {"status": "sent_if_registered"})
-    )
+    answers, work = [], []
+    for email in (account.email, stranger):
+        before = _reset_bookkeeping(database)
+        answers.append(browser().post("/api/auth/password_reset", json={"email": email}))
+        work.append(tuple(after - first for after, first in zip(_reset_bookkeeping(database), before, strict=True)))
+    assert [(r.status_code, r.json()) for r in answers] == [(202, {"status": "sent_if_registered"})] * 2
+    # Before answering, each request stored itself and nothing else: no token, email or audit event yet.
+    assert work == [(1, 0, 0, 0), (1, 0, 0, 0)]
+    assert run_reset_requests() == 2  # the outbox cron acts on both
     assert database.emails_to(stranger) == []
     assert [m["template"] for m in database.emails_to(account.email)] == ["password_reset"]
+    assert _reset_bookkeeping(database)[0] == 0  # and keeps neither address
 
 
-def test_reset_requests_are_capped_per_address(database: Database, browser: Any, admin: tuple[Account, Any]) -> None:
+def test_reset_requests_are_capped_per_email(database: Database, browser: Any, admin: tuple[Account, Any]) -> None:
     account, _ = admin
     for _ in range(5):
-        assert browser().post("/api/auth/password_reset", json={"email": account.email}).status_code == 202
+        assert request_reset(browser, account.email).status_code == 202  # the same answer past the cap
     assert [m["template"] for m in database.emails_to(account.email)].count("password_reset") == 3
+
+
+def test_reset_requests_are_capped_per_client_address(router: Any) -> None:
+    from starlette.testclient import TestClient
+
+    def from_address(ip: str) -> TestClient:
+        return TestClient(router, base_url="http://localhost:3000", client=(ip, 40000))
+
+    prober = from_address("198.51.100.70")
+    statuses = [prober.post("/api/auth/password_reset", json={"email": new_email()}).status_code for _ in range(11)]
+    assert statuses == [202] * 10 + [429]
+    refused = prober.post("/api/auth/password_reset", json={"email": new_email()})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error"]["code"] == "too_many_requests"
+    # Another address is not held back by the first one's requests.
+    assert (
+        from_address("198.51.100.71").post("/api/auth/password_reset", json={"email": new_email()}).status_code == 202
+    )
 
 
 def test_tokens_are_stored_hashed_and_never_logged(
@@ -153,7 +190,7 @@ def test_tokens_are_stored_hashed_and_never_logged(
     email = new_email()
     with caplog.at_level(logging.DEBUG):
         invite(admin_client, email)
-        browser().post("/api/auth/password_reset", json={"email": account.email})
+        request_reset(browser, account.email)
         invitation = database.emails_to(email)[0]["token"]
         reset = database.emails_to(account.email)[-1]["token"]
         browser().post("/api/auth/invitation", json={"token": invitation, "password": NEW_PASSWORD})

@@ -17,6 +17,7 @@ VALID: dict[str, dict[str, str]] = {
         "link": LINK,
         "expires_hours": "72",
     },
+    "invitation_unavailable": {"org_name": "Tienda Demo", "inviter_name": "Rosa Quispe"},
     "password_reset": {"link": LINK, "expires_minutes": "30"},
     "password_changed": {"when": WHEN, "ip": "203.0.113.7"},
     "mfa_changed": {"change": "enabled", "when": WHEN, "ip": "203.0.113.7"},
@@ -158,7 +159,18 @@ def test_mfa_change_must_be_a_known_kind() -> None:
     assert reset.subject.startswith("Un administrador restableció")
 
 
-@pytest.mark.parametrize(("template", "language", "params"), [c for c in CASES if "link" not in c[2]])
+ALERTS = [c for c in CASES if "link" not in c[2] and c[0] != "invitation_unavailable"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_invitation_to_an_address_with_an_account_elsewhere_is_a_notice_without_a_link(language: str) -> None:
+    email = render("invitation_unavailable", language, VALID["invitation_unavailable"])
+    assert "Tienda Demo" in email.subject and "Rosa Quispe" in email.subject
+    assert ("no se creó ninguna cuenta" if language == "es" else "no new account was created") in email.text
+    assert "http" not in email.text and "<a " not in email.html
+
+
+@pytest.mark.parametrize(("template", "language", "params"), ALERTS)
 def test_security_alerts_say_what_to_do_and_carry_no_link(template: str, language: str, params: dict[str, str]) -> None:
     email = render(template, language, params)
     advice = {
